@@ -1,0 +1,1 @@
+"""Private helpers shared across eeg2fmri (logging, atomic writes, validation)."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: one small simulated EEG-fMRI BIDS dataset for the whole session."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+#: Keyword arguments of the session dataset: tiny, but every part of the pipeline runs.
+SIM_KWARGS = dict(
+    preset="noddi",
+    n_subjects=3,
+    n_volumes=40,
+    n_channels=16,
+    bold_shape=(8, 16, 16),
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="session")
+def sim_bids(tmp_path_factory):
+    """Path to a simulated noddi-like BIDS dataset (3 subjects, 40 volumes each).
+
+    Tests must not modify it; copy it first (``shutil.copytree``) to break it.
+    """
+    from eeg2fmri.simulate import simulate_dataset
+
+    return simulate_dataset(tmp_path_factory.mktemp("sim") / "bids", **SIM_KWARGS)
+
+
+@pytest.fixture
+def rng():
+    """A seeded numpy Generator."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def realdata():
+    """Path to ``../shared/realdata``; skips the test when the folder is absent."""
+    if not REALDATA.is_dir():
+        pytest.skip(f"real recordings not found at {REALDATA}")
+    return REALDATA
