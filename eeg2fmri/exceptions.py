@@ -66,6 +66,6 @@ class AlignmentError(DataError):
 
 
 class ModelFileError(Eeg2fmriError, ValueError):
-    """A model file is missing, was not written by eeg2fmri, or does not fit the data."""
+    """A model file is missing, was not written by eeg2fmri, or does not fit."""
 
     exit_code = EXIT_CODES["missing_input"]

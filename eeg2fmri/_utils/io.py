@@ -37,6 +37,10 @@ def atomic_path(path, suffix=None):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    # mkstemp creates 0600 files; outputs should get the usual umask-based mode
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -55,4 +59,5 @@ def write_text_atomic(path, text):
 
 def write_json_atomic(path, obj, indent=2):
     """Write ``obj`` as JSON to ``path`` atomically and return the path."""
-    return write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+    text = json.dumps(obj, indent=indent, sort_keys=False) + "\n"
+    return write_text_atomic(path, text)
