@@ -1,0 +1,293 @@
+"""Simulation presets after the three EEG-fMRI datasets in the Spec2VolCAMU-Net paper.
+
+Each preset is a frozen :class:`SimulationPreset`; :func:`resolve_preset` applies
+keyword overrides (any field) and checks every value, so that a bad parameter fails
+with a one-line message before anything is simulated.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["SimulationPreset", "SIMULATION_PRESETS", "resolve_preset"]
+
+
+@dataclass(frozen=True)
+class SimulationPreset:
+    """Every parameter of one simulated EEG-fMRI dataset.
+
+    Parameters
+    ----------
+    name : str
+        Preset name (``"noddi"``, ``"oddball"``, ``"cnepfl"`` or a user label).
+    task : str
+        BIDS task label (alphanumeric).
+    paradigm : {"rest", "oddball"}
+        ``"rest"``: no events. ``"oddball"``: standard and target stimuli; targets
+        evoke an ERP (P300 over Pz) and drive the frontal and default-mode networks,
+        all stimuli evoke an N100 over Cz. Task runs get ``_events.tsv`` files.
+    sfreq : float
+        EEG sampling frequency in Hz (at least 100).
+    n_channels : int
+        Number of EEG channels written, *including* the ECG channel when
+        ``has_ecg`` (e.g. 64 = 63 EEG + ECG). The EEG channels are the first ones of
+        a BrainCap-MR-like 63-electrode 10-10 list (well spread for any prefix).
+    has_ecg : bool
+        Write an ``ECG`` channel (type ECG; kept for every ``n_channels``).
+    tr : float
+        Repetition time in seconds.
+    bold_shape : tuple of int
+        BOLD grid ``(D, H, W)``: D slices along the NIfTI 3rd axis, H and W along
+        the 1st and 2nd.
+    n_volumes : int
+        Default number of volumes per run.
+    n_networks : int
+        Number of simulated networks (1 to 6), taken in this order: visual, motor,
+        default_mode, frontal, auditory, dorsal_attention.
+    coupling : float
+        In [0, 1]: correlation between a network's neural drive and the log
+        amplitude envelope of its EEG rhythm (0 = EEG carries no information about
+        BOLD, 1 = the envelope follows the drive exactly).
+    modulation_depth : float
+        Standard deviation of the log amplitude envelope of the rhythms.
+    bold_amplitude : float
+        BOLD signal change (fraction of baseline) per unit of HRF-convolved drive
+        where a network map equals 1.
+    bold_noise : float
+        Thermal noise standard deviation as a fraction of the mean grey-matter
+        baseline.
+    drift_amplitude : float
+        Standard deviation of the slow (cosine) scanner drift, fraction of baseline.
+    eeg_noise : float
+        Scale of the spatially smooth 1/f background (1.0 = about 10 µV RMS).
+    line_noise : float
+        Mean amplitude in µV of the power-line sinusoid.
+    line_freq : float
+        Power-line frequency in Hz (50 or 60).
+    eeg_lead : float
+        Seconds of EEG before the first volume trigger.
+    eeg_tail : float
+        Seconds of EEG after the end of the last volume.
+    drive_timescale : float
+        Time scale in seconds of the smooth random drives (Gaussian low-pass with
+        cut-off about ``1 / drive_timescale`` Hz).
+    trigger : str
+        Volume trigger as ``"<type>/<description>"``, the way MNE names BrainVision
+        markers (``"Response/R128"``, ``"Scanner/Scan Start"``).
+    slice_markers : bool
+        Also write one ``Scanner/s`` marker per slice (as BrainVision Analyzer's
+        scanner artifact correction exports).
+    pulse_markers : bool
+        Write ``Pulse Artifact/R`` markers at the ECG R peaks.
+    slice_order : {"interleaved", "ascending"}
+        Slice acquisition order for ``SliceTiming``.
+    event_isi : float
+        Mean stimulus onset asynchrony in seconds (oddball paradigm).
+    target_fraction : float
+        Fraction of target stimuli (oddball paradigm).
+    eeg_reference : str
+        Reference electrode written to the sidecar.
+    field_strength : float
+        Magnetic field strength in tesla (sidecar only).
+    """
+
+    name: str
+    task: str
+    paradigm: str
+    sfreq: float
+    n_channels: int
+    has_ecg: bool
+    tr: float
+    bold_shape: tuple
+    n_volumes: int
+    n_networks: int = 4
+    coupling: float = 0.8
+    modulation_depth: float = 0.5
+    bold_amplitude: float = 0.03
+    bold_noise: float = 0.01
+    drift_amplitude: float = 0.005
+    eeg_noise: float = 1.0
+    line_noise: float = 2.0
+    line_freq: float = 50.0
+    eeg_lead: float = 10.0
+    eeg_tail: float = 4.0
+    drive_timescale: float = 15.0
+    trigger: str = "Response/R128"
+    slice_markers: bool = False
+    pulse_markers: bool = False
+    slice_order: str = "interleaved"
+    event_isi: float = 2.5
+    target_fraction: float = 0.2
+    eeg_reference: str = "FCz"
+    field_strength: float = 3.0
+
+    def replace(self, **overrides):
+        """Return a checked copy with fields replaced (see :func:`resolve_preset`)."""
+        return resolve_preset(self, **overrides)
+
+    def to_dict(self):
+        """Return the fields as a JSON-serialisable dict."""
+        out = dataclasses.asdict(self)
+        out["bold_shape"] = list(self.bold_shape)
+        return out
+
+
+#: Reduced-size versions of the paper's three datasets (Table 1).
+SIMULATION_PRESETS = {
+    "noddi": SimulationPreset(
+        name="noddi",
+        task="rest",
+        paradigm="rest",
+        sfreq=250.0,
+        n_channels=64,
+        has_ecg=True,
+        tr=2.16,
+        bold_shape=(30, 64, 64),
+        n_volumes=300,
+        line_freq=50.0,
+        trigger="Scanner/Scan Start",
+        slice_markers=True,
+        pulse_markers=True,
+        field_strength=1.5,
+    ),
+    "oddball": SimulationPreset(
+        name="oddball",
+        task="oddball",
+        paradigm="oddball",
+        sfreq=1000.0,
+        n_channels=43,
+        has_ecg=False,
+        tr=2.0,
+        bold_shape=(32, 64, 64),
+        n_volumes=170,
+        line_freq=60.0,
+        trigger="Response/R128",
+        eeg_reference="Cz",
+    ),
+    "cnepfl": SimulationPreset(
+        name="cnepfl",
+        task="discrimination",
+        paradigm="oddball",
+        sfreq=5000.0,
+        n_channels=64,
+        has_ecg=True,
+        tr=1.28,
+        bold_shape=(54, 108, 108),
+        n_volumes=120,
+        line_freq=50.0,
+        trigger="Response/R128",
+    ),
+}
+
+_MAX_CHANNELS_EEG = 63
+_MAX_NETWORKS = 6
+
+
+def _fail(field, expected, found):
+    raise ValueError(
+        f"simulation parameter {field!r}: expected {expected}, got {found!r}"
+    )
+
+
+def resolve_preset(preset="noddi", **overrides):
+    """Return a checked :class:`SimulationPreset` from a name or instance + overrides.
+
+    Parameters
+    ----------
+    preset : str or SimulationPreset
+        A key of :data:`SIMULATION_PRESETS` or a preset instance.
+    **overrides
+        Any :class:`SimulationPreset` field.
+
+    Returns
+    -------
+    preset : SimulationPreset
+
+    Raises
+    ------
+    ValueError
+        Unknown preset name or an invalid value.
+    TypeError
+        An override that is not a preset field.
+    """
+    if isinstance(preset, str):
+        if preset not in SIMULATION_PRESETS:
+            raise ValueError(
+                f"unknown simulation preset {preset!r}; expected one of "
+                f"{sorted(SIMULATION_PRESETS)}"
+            )
+        preset = SIMULATION_PRESETS[preset]
+    elif not isinstance(preset, SimulationPreset):
+        raise TypeError(
+            f"preset: expected a preset name or SimulationPreset, got {preset!r}"
+        )
+    fields = {f.name for f in dataclasses.fields(SimulationPreset)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise TypeError(
+            f"unknown simulation parameter(s) {unknown}; valid ones: {sorted(fields)}"
+        )
+    if "bold_shape" in overrides and overrides["bold_shape"] is not None:
+        shape = overrides["bold_shape"]
+        try:
+            overrides["bold_shape"] = tuple(int(s) for s in shape)
+        except (TypeError, ValueError):
+            _fail("bold_shape", "three positive integers (D, H, W)", shape)
+    out = dataclasses.replace(preset, **overrides)
+    _check(out)
+    return out
+
+
+def _check(p):
+    if not (isinstance(p.task, str) and p.task.isalnum()):
+        _fail("task", "an alphanumeric BIDS label", p.task)
+    if p.paradigm not in ("rest", "oddball"):
+        _fail("paradigm", "'rest' or 'oddball'", p.paradigm)
+    if not p.sfreq >= 100:
+        _fail("sfreq", "a sampling frequency >= 100 Hz", p.sfreq)
+    n_eeg = int(p.n_channels) - int(bool(p.has_ecg))
+    if int(p.n_channels) != p.n_channels or not 1 <= n_eeg <= _MAX_CHANNELS_EEG:
+        _fail(
+            "n_channels",
+            f"an integer giving 1 to {_MAX_CHANNELS_EEG} EEG channels "
+            f"(plus ECG when has_ecg)",
+            p.n_channels,
+        )
+    if not p.tr > 0:
+        _fail("tr", "a positive repetition time in seconds", p.tr)
+    if len(p.bold_shape) != 3 or min(p.bold_shape) < 2:
+        _fail("bold_shape", "three integers >= 2 (D, H, W)", p.bold_shape)
+    if int(p.n_volumes) != p.n_volumes or p.n_volumes < 1:
+        _fail("n_volumes", "a positive integer", p.n_volumes)
+    if int(p.n_networks) != p.n_networks or not 1 <= p.n_networks <= _MAX_NETWORKS:
+        _fail("n_networks", f"an integer from 1 to {_MAX_NETWORKS}", p.n_networks)
+    if not 0 <= p.coupling <= 1:
+        _fail("coupling", "a number in [0, 1]", p.coupling)
+    for field in (
+        "modulation_depth",
+        "bold_amplitude",
+        "bold_noise",
+        "drift_amplitude",
+        "eeg_noise",
+        "line_noise",
+        "eeg_lead",
+        "eeg_tail",
+    ):
+        if not getattr(p, field) >= 0:
+            _fail(field, "a non-negative number", getattr(p, field))
+    if not p.drive_timescale > 0:
+        _fail("drive_timescale", "a positive number of seconds", p.drive_timescale)
+    if not p.line_freq > 0:
+        _fail("line_freq", "a positive frequency in Hz", p.line_freq)
+    kind, sep, desc = str(p.trigger).partition("/")
+    if not (sep and kind and desc) or "," in p.trigger:
+        _fail(
+            "trigger",
+            "'<type>/<description>' without commas, e.g. 'Response/R128'",
+            p.trigger,
+        )
+    if p.slice_order not in ("interleaved", "ascending"):
+        _fail("slice_order", "'interleaved' or 'ascending'", p.slice_order)
+    if not p.event_isi > 0.5:
+        _fail("event_isi", "a mean stimulus interval > 0.5 s", p.event_isi)
+    if not 0 < p.target_fraction < 1:
+        _fail("target_fraction", "a fraction in (0, 1)", p.target_fraction)
