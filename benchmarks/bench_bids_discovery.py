@@ -1,0 +1,116 @@
+"""Benchmark: finding paired EEG/BOLD runs, eeg2fmri's scanner vs pybids' BIDSLayout.
+
+A placeholder dataset (empty data files, real JSON sidecars, anat files that pairing
+does not need) with ``--subjects`` subjects x 2 sessions x 2 runs is written to a
+temporary folder. We time :func:`eeg2fmri.bids.find_paired_runs` (including the merged
+sidecar metadata of every pair) against ``BIDSLayout(root, validate=False)`` plus the
+queries and ``get_metadata`` calls needed for the same answer. Best of ``--repeat``
+runs.
+
+Run: ``python benchmarks/bench_bids_discovery.py`` (writes
+``benchmarks/results/bids_discovery.json``).
+"""
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from eeg2fmri.bids import find_paired_runs
+
+
+def write_placeholder_dataset(root, n_subjects):
+    root = Path(root)
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": "bench", "BIDSVersion": "1.9.0"})
+    )
+    (root / "task-rest_bold.json").write_text(json.dumps({"RepetitionTime": 2.0}))
+    (root / "task-rest_eeg.json").write_text(json.dumps({"SamplingFrequency": 250}))
+    for s in range(1, n_subjects + 1):
+        for ses in ("1", "2"):
+            base = root / f"sub-{s:02d}" / f"ses-{ses}"
+            for d in ("eeg", "func", "anat"):
+                (base / d).mkdir(parents=True, exist_ok=True)
+            (base / "anat" / f"sub-{s:02d}_ses-{ses}_T1w.nii.gz").write_bytes(b"")
+            for run in ("1", "2"):
+                stem = f"sub-{s:02d}_ses-{ses}_task-rest_run-{run}"
+                for ext in (".vhdr", ".vmrk", ".eeg"):
+                    (base / "eeg" / f"{stem}_eeg{ext}").write_bytes(b"")
+                (base / "eeg" / f"{stem}_channels.tsv").write_text(
+                    "name\ttype\tunits\n"
+                )
+                (base / "func" / f"{stem}_bold.nii.gz").write_bytes(b"")
+                (base / "func" / f"{stem}_bold.json").write_text('{"EchoTime": 0.03}')
+    return root
+
+
+def with_pybids(root):
+    from bids import BIDSLayout
+
+    layout = BIDSLayout(root, validate=False)
+    eegs = layout.get(suffix="eeg", extension=".vhdr")
+    bolds = {
+        (b.entities.get("subject"), b.entities.get("session"), b.entities.get("run")): b
+        for b in layout.get(suffix="bold", extension=".nii.gz")
+    }
+    pairs = []
+    for e in eegs:
+        key = (
+            e.entities.get("subject"),
+            e.entities.get("session"),
+            e.entities.get("run"),
+        )
+        if key in bolds:
+            pairs.append((e.path, bolds[key].path, bolds[key].get_metadata()))
+    return len(pairs)
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        n = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), n
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, nargs="+", default=[5, 50])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    rows = []
+    for n_sub in args.subjects:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = write_placeholder_dataset(tmp, n_sub)
+            ours, n_ours = best_of(
+                lambda r=root: len(find_paired_runs(r).runs), args.repeat
+            )
+            theirs, n_theirs = best_of(lambda r=root: with_pybids(r), args.repeat)
+        rows.append(
+            dict(
+                subjects=n_sub,
+                runs=n_ours,
+                eeg2fmri_s=round(ours, 4),
+                pybids_s=round(theirs, 4),
+                pybids_runs=n_theirs,
+            )
+        )
+        print(
+            f"{n_sub:4d} subjects {n_ours:4d} runs  eeg2fmri {ours:7.3f} s  "
+            f"pybids {theirs:7.3f} s ({n_theirs} runs)"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = dict(
+        benchmark="bids_discovery", python=platform.python_version(), rows=rows
+    )
+    (out / "bids_discovery.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""BIDS input: find paired EEG/BOLD runs, load them, and put BOLD volumes on the EEG
+clock.
+
+- :func:`find_paired_runs` -> :class:`PairingReport` of :class:`PairedRun` (and
+  :class:`UnpairedRun`), with inherited sidecar metadata (TR, slice timing).
+- :func:`load_eeg` -> preloaded :class:`mne.io.Raw` with the file's own markers.
+- :func:`find_volume_onsets` -> :class:`VolumeOnsets` from scanner triggers (or a
+  documented fallback); :func:`check_eeg_covers` checks the EEG spans the run.
+- :func:`load_bold` -> :class:`BoldRun` with ``.volumes`` (n_volumes, D, H, W) float32;
+  :func:`nifti_to_volumes` / :func:`volumes_to_nifti` convert array layouts.
+"""
+
+from .bold import BoldRun, load_bold, nifti_to_volumes, volumes_to_nifti
+from .discovery import PairedRun, PairingReport, UnpairedRun, find_paired_runs
+from .eeg import load_eeg
+from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
+
+__all__ = [
+    "find_paired_runs",
+    "PairedRun",
+    "UnpairedRun",
+    "PairingReport",
+    "load_eeg",
+    "find_volume_onsets",
+    "check_eeg_covers",
+    "VolumeOnsets",
+    "load_bold",
+    "BoldRun",
+    "nifti_to_volumes",
+    "volumes_to_nifti",
+]
