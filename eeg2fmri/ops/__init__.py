@@ -1,5 +1,20 @@
-"""Low-level operators: the selective scan and its backends."""
+"""Low-level operators: the selective scan, its backends, and SS2D's cross-scan."""
 
-from .selective_scan import selective_scan, selective_scan_ref
+from .cross_scan import cross_merge, cross_scan
+from .selective_scan import (
+    BACKENDS,
+    available_backends,
+    selective_scan,
+    selective_scan_cpu,
+    selective_scan_ref,
+)
 
-__all__ = ["selective_scan", "selective_scan_ref"]
+__all__ = [
+    "BACKENDS",
+    "available_backends",
+    "cross_merge",
+    "cross_scan",
+    "selective_scan",
+    "selective_scan_cpu",
+    "selective_scan_ref",
+]
