@@ -1,0 +1,27 @@
+"""Spec2VolCAMU-Net, its ablations and baselines, behind one registry.
+
+>>> from eeg2fmri.models import create_model, list_models
+>>> model = create_model("spec2vol-small", n_context=20, n_channels=64, n_freqs=249,
+...                      out_shape=(30, 64, 64))
+
+Every model maps ``(batch, n_context, n_channels, n_freqs)`` EEG spectra to
+``(batch, D, H, W)`` volumes, has ``get_config()`` (JSON-serialisable) and is
+rebuilt by :func:`model_from_config`. Registered names: ``spec2vol`` (official
+configuration), ``spec2vol-small``, ``spec2vol-tiny``, ``e2fnet`` (official sizes),
+``e2fnet-small``, ``e2fnet-tiny``.
+"""
+
+from . import e2fnet as _e2fnet  # noqa: F401  (registers the presets)
+from . import spec2vol as _spec2vol  # noqa: F401
+from ._registry import create_model, list_models, model_from_config, register_model
+from .e2fnet import E2fNet
+from .spec2vol import Spec2Vol
+
+__all__ = [
+    "create_model",
+    "list_models",
+    "model_from_config",
+    "register_model",
+    "Spec2Vol",
+    "E2fNet",
+]
