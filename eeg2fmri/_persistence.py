@@ -1,0 +1,273 @@
+"""Saving and loading fitted estimators: safetensors weights + one JSON description.
+
+Nothing is unpickled: the JSON holds the parameters, the model configuration, the
+scaling statistics, the training history and a format marker; the safetensors file
+holds the tensors (and the same marker in its metadata). Files without the marker are
+refused with :class:`~eeg2fmri.exceptions.ModelFileError`.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._utils.io import atomic_path, write_json_atomic
+from ._utils.logging import logger
+from ._version import __version__
+from .exceptions import ModelFileError
+
+__all__ = ["save_estimator", "load_estimator", "module_state", "module_from_state"]
+
+FORMAT = "eeg2fmri-estimator"
+FORMAT_VERSION = 1
+WEIGHTS_NAME = "weights.safetensors"
+JSON_NAME = "estimator.json"
+
+# fitted attributes stored in the JSON, per class
+_FITTED = {
+    "Spec2VolEstimator": [
+        "input_shape_",
+        "output_shape_",
+        "n_features_in_",
+        "eeg_min_",
+        "eeg_max_",
+        "target_min_",
+        "target_max_",
+        "history_",
+        "best_epoch_",
+        "validation_groups_",
+        "device_",
+        "_y_ndim",
+    ],
+    "MeanVolumeRegressor": [
+        "input_shape_",
+        "output_shape_",
+        "n_features_in_",
+        "target_min_",
+        "target_max_",
+        "_y_ndim",
+    ],
+}
+_TUPLES = ("input_shape_", "output_shape_", "input_shape", "output_shape")
+
+
+def module_state(model):
+    """Picklable description of a registry model: config + numpy state dict."""
+    return {
+        "config": model.get_config(),
+        "state_dict": {
+            k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()
+        },
+    }
+
+
+def module_from_state(state):
+    """Rebuild a model from :func:`module_state` output (eval mode, CPU)."""
+    import torch
+
+    from .models import model_from_config
+
+    model = model_from_config(state["config"])
+    model.load_state_dict(
+        {k: torch.from_numpy(np.array(v)) for k, v in state["state_dict"].items()}
+    )
+    return model.eval()
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return _jsonable(obj.to_dict())
+    return None  # e.g. a RandomState instance: not representable
+
+
+def _paths(path):
+    """(weights, json) paths for a directory, a .safetensors or a .json path."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return path, path.with_suffix(".json")
+    if path.suffix == ".json":
+        return path.with_suffix(".safetensors"), path
+    return path / WEIGHTS_NAME, path / JSON_NAME
+
+
+def save_estimator(est, path):
+    """Write ``est`` (fitted) to ``path``; returns the JSON path."""
+    import torch
+    from safetensors.torch import save_file
+
+    weights_path, json_path = _paths(path)
+    cls = type(est).__name__
+    if cls not in _FITTED:
+        raise TypeError(f"Cannot save a {cls}; expected one of {sorted(_FITTED)}.")
+    params = est.get_params(deep=False)
+    if not isinstance(params.get("random_state"), int | type(None)):
+        logger.info(
+            "random_state %r is not JSON-serialisable; saved as None",
+            params["random_state"],
+        )
+    if cls == "Spec2VolEstimator":
+        tensors = {
+            f"model.{k}": v.detach().to("cpu").contiguous().clone()
+            for k, v in est.model_.state_dict().items()
+        }
+        model_config = est.model_config_
+    else:
+        tensors = {
+            "mean_volume": torch.from_numpy(np.ascontiguousarray(est.mean_volume_))
+        }
+        model_config = None
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "eeg2fmri_version": __version__,
+        "class": cls,
+        "params": _jsonable(params),
+        "model_config": _jsonable(model_config),
+        "fitted": {k: _jsonable(getattr(est, k, None)) for k in _FITTED[cls]},
+        "feature_names_in": _jsonable(getattr(est, "feature_names_in_", None)),
+        "feature_params": _jsonable(getattr(est, "feature_params_", None)),
+        "weights_file": weights_path.name,
+    }
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(weights_path) as tmp:
+        save_file(
+            tensors,
+            tmp,
+            metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)},
+        )
+    write_json_atomic(json_path, description)
+    logger.info("saved %s to %s", cls, json_path)
+    return json_path
+
+
+def _read_description(json_path):
+    if not json_path.is_file():
+        raise ModelFileError(
+            f"Model file {json_path} not found; expected the JSON written by "
+            "Spec2VolEstimator.save next to its .safetensors weights."
+        )
+    try:
+        desc = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(
+            f"Model file {json_path} is not valid JSON ({exc}); it was not written by "
+            "eeg2fmri."
+        ) from exc
+    if not isinstance(desc, dict) or desc.get("format") != FORMAT:
+        raise ModelFileError(
+            f"Model file {json_path} was not written by eeg2fmri: expected "
+            f"format '{FORMAT}', found "
+            f"{desc.get('format') if isinstance(desc, dict) else None!r}."
+        )
+    if desc.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"Model file {json_path} has format version {desc['format_version']}; this "
+            f"eeg2fmri ({__version__}) reads up to {FORMAT_VERSION}. Upgrade eeg2fmri."
+        )
+    return desc
+
+
+def _read_tensors(weights_path):
+    from safetensors import SafetensorError, safe_open
+
+    if not weights_path.is_file():
+        raise ModelFileError(f"Weights file {weights_path} not found.")
+    try:
+        with safe_open(weights_path, framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT:
+                raise ModelFileError(
+                    f"Weights file {weights_path} was not written by eeg2fmri: no "
+                    f"'{FORMAT}' marker in its safetensors metadata."
+                )
+            return {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(
+            f"Weights file {weights_path} is not a valid safetensors file ({exc})."
+        ) from exc
+
+
+def load_estimator(path, expected=None):
+    """Load an estimator written by :func:`save_estimator`."""
+    from . import estimator as estimator_module
+
+    weights_path, json_path = _paths(path)
+    desc = _read_description(json_path)
+    weights_path = json_path.parent / desc.get("weights_file", weights_path.name)
+    cls_name = desc.get("class")
+    if cls_name not in _FITTED:
+        raise ModelFileError(
+            f"Model file {json_path} describes a {cls_name!r}; expected one of "
+            f"{sorted(_FITTED)}."
+        )
+    cls = getattr(estimator_module, cls_name)
+    if expected is not None and not issubclass(cls, expected):
+        raise ModelFileError(
+            f"Model file {json_path} holds a {cls_name}, not a {expected.__name__}; "
+            f"load it with {cls_name}.load."
+        )
+    tensors = _read_tensors(weights_path)
+    params = dict(desc.get("params") or {})
+    for k in _TUPLES:
+        if params.get(k) is not None:
+            params[k] = tuple(params[k])
+    try:
+        est = cls(**params)
+    except TypeError as exc:
+        raise ModelFileError(
+            f"Model file {json_path} has unknown parameters: {exc}"
+        ) from exc
+    fitted = desc.get("fitted") or {}
+    for k in _FITTED[cls_name]:
+        value = fitted.get(k)
+        if k in _TUPLES and value is not None:
+            value = tuple(value)
+        setattr(est, k, value)
+    if desc.get("feature_names_in") is not None:
+        est.feature_names_in_ = np.asarray(desc["feature_names_in"], dtype=object)
+    if desc.get("feature_params") is not None:
+        est.feature_params_ = desc["feature_params"]
+    if cls_name == "Spec2VolEstimator":
+        from .models import model_from_config
+
+        try:
+            model = model_from_config(desc["model_config"])
+            state = {
+                k[len("model.") :]: v
+                for k, v in tensors.items()
+                if k.startswith("model.")
+            }
+            model.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"Model file {json_path}: the weights do not fit the model "
+                f"configuration ({str(exc).splitlines()[0]})."
+            ) from exc
+        est.model_ = model.eval()
+        est.model_config_ = desc["model_config"]
+        if est.history_ is None:
+            est.history_ = []
+    else:
+        if "mean_volume" not in tensors:
+            raise ModelFileError(f"Weights file {weights_path} has no 'mean_volume'.")
+        est.mean_volume_ = tensors["mean_volume"].numpy()
+    return est

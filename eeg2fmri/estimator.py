@@ -1,0 +1,942 @@
+"""Scikit-learn estimators that synthesize fMRI volumes from EEG spectra.
+
+:class:`Spec2VolEstimator` trains a model of the :mod:`eeg2fmri.models` registry
+(Spec2VolCAMU-Net by default) with scikit-learn's ``fit`` / ``predict`` / ``score``;
+:class:`MeanVolumeRegressor` is the honest baseline that always predicts the mean
+training volume.
+
+Units
+-----
+Inputs ``X`` are EEG spectra of shape ``(n_samples, n_context, n_channels, n_freqs)``
+(or flattened to 2-D). They are min-max scaled with the minimum and maximum of the
+training inputs. Targets ``y`` of shape ``(n_samples, D, H, W)`` (or flattened) are
+scaled according to ``target_scaling``:
+
+``'volume'`` (default, as the official code)
+    Each volume is min-max scaled to [0, 1] on its own. ``predict`` returns volumes in
+    these per-volume [0, 1] units (the spatial pattern, not the signal level).
+``'run'``
+    One minimum and maximum over all training targets, which keeps fluctuations across
+    volumes; ``predict`` maps the outputs back to the units of the training targets.
+
+``score`` and the scorers of :mod:`eeg2fmri.metrics` compare measured and synthesized
+volumes in model units ([0, 1]), as the paper does.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import difflib
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _scaling
+from ._utils.logging import logger, set_log_level
+
+__all__ = ["Spec2VolEstimator", "MeanVolumeRegressor"]
+
+
+# ------------------------------------------------------------------ input validation
+
+
+def _is_lazy_nd(X):
+    shape = getattr(X, "shape", None)
+    return (
+        shape is not None
+        and hasattr(X, "__getitem__")
+        and len(shape) >= 3
+        and not hasattr(X, "tocsr")
+    )
+
+
+def _check_shape_param(value, name, length):
+    if value is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in value)
+    except TypeError:
+        shape = ()
+    if len(shape) != length or any(s < 1 for s in shape):
+        raise ValueError(
+            f"The '{name}' parameter must be None or a tuple of {length} positive "
+            "ints. "
+            f"Got {value!r} instead."
+        )
+    return shape
+
+
+def _check_numeric(arr, name):
+    dtype = np.dtype(getattr(arr, "dtype", np.float64))
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise ValueError(f"{name} must contain numbers. Got dtype {dtype} instead.")
+
+
+def _target_layout(y, output_shape, n_samples, name):
+    """Output volume shape and the ndim of y for the flattened layouts."""
+    ndim = len(y.shape)
+    if len(y) != n_samples:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: X has "
+            f"{n_samples} samples but y has {len(y)}."
+        )
+    if ndim == 4:
+        shape = tuple(int(s) for s in y.shape[1:])
+        if output_shape is not None and output_shape != shape:
+            raise ValueError(
+                f"y has volumes of shape {shape} but 'output_shape' is {output_shape}; "
+                f"{name} cannot produce volumes of that shape."
+            )
+        return shape, 4
+    if ndim == 1:
+        n_out = 1
+    elif ndim == 2:
+        n_out = int(y.shape[1])
+    else:
+        raise ValueError(
+            "y must have shape (n_samples, D, H, W), or be flattened to "
+            "(n_samples, n_voxels) or (n_samples,). "
+            f"Got shape {tuple(y.shape)} instead."
+        )
+    shape = output_shape or (1, 1, n_out)
+    if int(np.prod(shape)) != n_out:
+        raise ValueError(
+            f"y has {n_out} values per sample but 'output_shape' {shape} holds "
+            f"{int(np.prod(shape))}; {name} cannot produce targets of that shape."
+        )
+    return tuple(shape), ndim
+
+
+def _check_fit_data(est, X, y):
+    """Validate (X, y) for fit; returns (X, y, input_shape, output_shape, y_ndim).
+
+    2-D inputs go through scikit-learn's ``validate_data`` (feature names, dtypes,
+    finiteness); N-D and lazy inputs are checked without being read (finiteness is
+    checked while streaming the scaling statistics).
+    """
+    name = type(est).__name__
+    input_shape = _check_shape_param(est.input_shape, "input_shape", 3)
+    output_shape = _check_shape_param(est.output_shape, "output_shape", 3)
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    if _is_lazy_nd(X):
+        if len(X.shape) != 4:
+            raise ValueError(
+                "X must have shape (n_samples, n_context, n_channels, n_freqs) or be "
+                "flattened to (n_samples, n_features). "
+                f"Got shape {tuple(X.shape)} instead."
+            )
+        _check_numeric(X, "X")
+        if len(X) < 1:
+            raise ValueError(
+                "Found array with 0 sample(s) while a minimum of 1 is required."
+            )
+        shape = tuple(int(s) for s in X.shape[1:])
+        if input_shape is not None and input_shape != shape:
+            raise ValueError(
+                f"X has samples of shape {shape} but 'input_shape' is {input_shape}."
+            )
+        input_shape = shape
+        if not hasattr(y, "shape"):
+            y = np.asarray(y)
+        _check_numeric(y, "y")
+    else:
+        if hasattr(X, "shape") and len(X.shape) == 3:
+            raise ValueError(
+                "X must have shape (n_samples, n_context, n_channels, n_freqs) or be "
+                "flattened to (n_samples, n_features). "
+                f"Got shape {tuple(X.shape)} instead."
+            )
+        y_is_nd = hasattr(y, "shape") and len(y.shape) > 2
+        if y_is_nd:
+            X = validate_data(est, X, reset=True, dtype=[np.float32, np.float64])
+        else:
+            X, y = validate_data(
+                est,
+                X,
+                y,
+                reset=True,
+                multi_output=True,
+                y_numeric=True,
+                dtype=[np.float32, np.float64],
+            )
+        n_features = X.shape[1]
+        input_shape = input_shape or (1, 1, n_features)
+        if int(np.prod(input_shape)) != n_features:
+            raise ValueError(
+                f"X has {n_features} features but 'input_shape' {input_shape} holds "
+                f"{int(np.prod(input_shape))}."
+            )
+    output_shape, y_ndim = _target_layout(y, output_shape, len(X), name)
+    return X, y, input_shape, output_shape, y_ndim
+
+
+def _check_predict_data(est, X):
+    """Validate X for predict against the fitted input shape."""
+    check_is_fitted(est)
+    if _is_lazy_nd(X):
+        shape = tuple(int(s) for s in X.shape[1:])
+        if shape != tuple(est.input_shape_):
+            raise ValueError(
+                f"X has samples of shape {shape}, but {type(est).__name__} was fitted "
+                f"on samples of shape {tuple(est.input_shape_)}."
+            )
+        _check_numeric(X, "X")
+        return X
+    return validate_data(est, X, reset=False, dtype=[np.float32, np.float64])
+
+
+def _format_prediction(pred, n, y_ndim, output_shape):
+    if y_ndim == 4:
+        return pred.reshape(n, *output_shape)
+    pred = np.asarray(pred, dtype=np.float64).reshape(n, -1)
+    return pred.ravel() if y_ndim == 1 else pred
+
+
+def _target_stats(est, y, indices):
+    """Streams y once: checks finiteness, returns run min/max (or None, None)."""
+    lo, hi = _scaling.streaming_minmax(y, indices, name="y")
+    if est.target_scaling == "run":
+        return lo, hi
+    return None, None
+
+
+def _metric_inputs(est, y_true, y_pred):
+    """(y_true, y_pred) as (n, D, H, W) float64 arrays in model units ([0, 1])."""
+    n = len(y_true)
+    y_true = np.asarray(y_true).reshape(n, *est.output_shape_)
+    y_pred = np.asarray(y_pred).reshape(n, *est.output_shape_)
+    y_true = _scaling.scale_targets(
+        y_true, est.target_scaling, est.target_min_, est.target_max_
+    ).astype(np.float64)
+    y_pred = _scaling.predictions_to_model_units(
+        y_pred, est.target_scaling, est.target_min_, est.target_max_
+    )
+    return y_true, y_pred
+
+
+# ---------------------------------------------------------------- parameter checking
+
+
+def _is_int(v, low, high=None):
+    return (
+        isinstance(v, numbers.Integral)
+        and not isinstance(v, bool)
+        and v >= low
+        and (high is None or v <= high)
+    )
+
+
+def _is_real(v, low, high=None, low_open=False):
+    if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v):
+        return False
+    ok_low = v > low if low_open else v >= low
+    return ok_low and (high is None or v <= high)
+
+
+_CONSTRAINTS = {
+    "epochs": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "batch_size": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "lr": (lambda v: _is_real(v, 0, low_open=True), "a float > 0"),
+    "weight_decay": (lambda v: _is_real(v, 0), "a float >= 0"),
+    "lambda_ssim": (lambda v: _is_real(v, 0, 1), "a float in [0, 1]"),
+    "restart_epochs": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "grad_clip": (
+        lambda v: v is None or _is_real(v, 0, low_open=True),
+        "None or a float > 0",
+    ),
+    "validation_split": (
+        lambda v: v is None or _is_real(v, 0, 1) and v < 1,
+        "None or a float in [0, 1)",
+    ),
+    "early_stopping": (lambda v: isinstance(v, bool | np.bool_), "a bool"),
+    "n_iter_no_change": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "target_scaling": (
+        lambda v: v in _scaling.TARGET_SCALINGS,
+        f"one of {_scaling.TARGET_SCALINGS}",
+    ),
+    "model_params": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
+    "model": (
+        lambda v: isinstance(v, str | dict),
+        "a registered name or a config dict",
+    ),
+    "device": (lambda v: isinstance(v, str), "'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    "verbose": (lambda v: _is_int(v, 0) or isinstance(v, bool), "an int >= 0"),
+    "warm_start": (lambda v: isinstance(v, bool | np.bool_), "a bool"),
+}
+
+
+def _validate_params(est):
+    params = est.get_params(deep=False)
+    for name, (check, expected) in _CONSTRAINTS.items():
+        if name in params and not check(params[name]):
+            raise ValueError(
+                f"The '{name}' parameter of {type(est).__name__} must be {expected}. "
+                f"Got {params[name]!r} instead."
+            )
+
+
+def _check_model_name(name):
+    from .models import list_models
+
+    names = list_models()
+    if name.strip().lower().replace("_", "-") not in names:
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"Unknown model {name!r}; expected one of {', '.join(names)}.{hint}"
+        )
+
+
+# ----------------------------------------------------------------------- estimators
+
+
+class Spec2VolEstimator(RegressorMixin, BaseEstimator):
+    """Synthesize fMRI volumes from EEG spectra with a deep network (scikit-learn API).
+
+    Trains a model from the :mod:`eeg2fmri.models` registry with AdamW, cosine
+    annealing with warm restarts, gradient clipping and the hybrid SSIM + MSE loss,
+    selecting the epoch with the best SSIM on a validation split of the training
+    participants.
+
+    Parameters
+    ----------
+    model : str or dict, default='spec2vol'
+        A registered model name (see :func:`eeg2fmri.models.list_models`) or a model
+        configuration dict (``model.get_config()`` of a built model).
+    model_params : dict, optional
+        Overrides passed to :func:`eeg2fmri.models.create_model` (ablation switches,
+        widths). Ignored when ``model`` is a config dict.
+    epochs : int, default=50
+        Number of passes over the training data.
+    batch_size : int, default=16
+        Samples per optimisation step (the global batch under ``torchrun``).
+    lr : float, default=1e-3
+        AdamW learning rate (the peak of the cosine schedule).
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    lambda_ssim : float, default=0.5
+        Loss ``lambda_ssim * (1 - SSIM) + (1 - lambda_ssim) * MSE``.
+    restart_epochs : int, default=10
+        Period of the cosine annealing warm restarts, in epochs (stepped per batch).
+    grad_clip : float or None, default=1.0
+        Maximum gradient norm; None disables clipping.
+    validation_split : float, default=0.1
+        Fraction of the training participants (``groups`` given to ``fit``) held out
+        for model selection; without groups, a random fraction of the samples, with a
+        warning (neighbouring volumes are correlated, so that validation is
+        optimistic). 0 or None disables validation: the last epoch is kept.
+    early_stopping : bool, default=False
+        Stop when the validation SSIM has not improved for ``n_iter_no_change`` epochs.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    target_scaling : {'volume', 'run'}, default='volume'
+        How targets are scaled (see the module documentation for the units of
+        ``predict``): per volume to [0, 1] (official), or with one min-max over the
+        training targets (keeps fluctuations across volumes).
+    input_shape : tuple of 3 ints, optional
+        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
+        ``X``: ``(1, 1, n_features)``.
+    output_shape : tuple of 3 ints, optional
+        ``(D, H, W)`` of flattened 2-D ``y``. Default for 1-D/2-D ``y``:
+        ``(1, 1, n_targets)``.
+    device : str, default='auto'
+        ``'auto'`` (CUDA when available), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, dropout and the validation split.
+        With an int, two fits on the same machine give identical weights on CPU.
+    verbose : int, default=0
+        0 is quiet; 1 shows a progress bar per epoch (on a terminal) and logs a summary
+        per epoch; 2 adds debug messages.
+    warm_start : bool, default=False
+        Continue from the weights (and scaling) of the previous fit instead of a new
+        initialisation.
+    checkpoint_dir : str or path-like, optional
+        Write a checkpoint after every epoch there; a fit interrupted and restarted on
+        the same data with the same parameters resumes from the last checkpoint.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The trained network (weights of the selected epoch), in eval mode.
+    model_config_ : dict
+        ``model_.get_config()``; rebuilds the network with
+        :func:`eeg2fmri.models.model_from_config`.
+    input_shape_ : tuple of int
+        ``(n_context, n_channels, n_freqs)``.
+    output_shape_ : tuple of int
+        ``(D, H, W)``.
+    n_features_in_ : int
+        Number of input values per sample.
+    eeg_min_, eeg_max_ : float
+        EEG scaling statistics (training data only).
+    target_min_, target_max_ : float or None
+        Target scaling statistics (``target_scaling='run'`` only).
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_ssim``, ``val_psnr``,
+        ``lr``, ``seconds``.
+    best_epoch_ : int
+        Epoch whose weights were kept (1-based).
+    validation_groups_ : list or None
+        Participants held out for model selection.
+    device_ : str
+        Device the model was trained on.
+
+    See Also
+    --------
+    MeanVolumeRegressor : The mean-volume baseline.
+    eeg2fmri.metrics.SCORERS : Scorers for ``cross_validate``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((8, 2, 4, 6)).astype("float32")
+    >>> y = rng.random((8, 2, 8, 8)).astype("float32")
+    >>> est = Spec2VolEstimator("spec2vol-tiny", epochs=1, validation_split=0,
+    ...                         random_state=0).fit(X, y)
+    >>> est.predict(X).shape
+    (8, 2, 8, 8)
+    """
+
+    def __init__(
+        self,
+        model="spec2vol",
+        *,
+        model_params=None,
+        epochs=50,
+        batch_size=16,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lambda_ssim=0.5,
+        restart_epochs=10,
+        grad_clip=1.0,
+        validation_split=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        target_scaling="volume",
+        input_shape=None,
+        output_shape=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        checkpoint_dir=None,
+    ):
+        self.model = model
+        self.model_params = model_params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lambda_ssim = lambda_ssim
+        self.restart_epochs = restart_epochs
+        self.grad_clip = grad_clip
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.target_scaling = target_scaling
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+
+    # ------------------------------------------------------------------------- fit
+
+    def fit(self, X, y, groups=None):
+        """Train the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra: numpy arrays, memory maps or lazy array-likes (indexable
+            with integer arrays); batches are read on the fly.
+        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            Measured volumes.
+        groups : array-like of shape (n_samples,), optional
+            Participant of each sample; the validation split holds out whole
+            participants.
+
+        Returns
+        -------
+        self : Spec2VolEstimator
+            The fitted estimator.
+        """
+        import torch
+
+        from . import _training
+        from .models import create_model, model_from_config
+
+        _validate_params(self)
+        if isinstance(self.model, str):
+            _check_model_name(self.model)
+        if self.verbose:
+            set_log_level(self.verbose)
+        X, y, input_shape, output_shape, y_ndim = _check_fit_data(self, X, y)
+        n = len(X)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(0, 2**31 - 1))
+        train_idx, val_idx, val_groups = _validation_split(
+            n, groups, self.validation_split, seed
+        )
+
+        warm = (
+            self.warm_start
+            and hasattr(self, "model_")
+            and tuple(self.input_shape_) == input_shape
+            and tuple(self.output_shape_) == output_shape
+        )
+        if warm:
+            eeg_min, eeg_max = self.eeg_min_, self.eeg_max_
+            t_min, t_max = self.target_min_, self.target_max_
+            _target_stats(self, y, train_idx)  # finiteness
+        else:
+            eeg_min, eeg_max = _scaling.streaming_minmax(X, train_idx, name="X")
+            t_min, t_max = _target_stats(self, y, train_idx)
+        if len(val_idx):
+            _scaling.streaming_minmax(X, val_idx, name="X")
+            _target_stats(self, y, val_idx)
+
+        device = _training.resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if warm:
+                model = self.model_.to("cpu")
+            elif isinstance(self.model, dict):
+                model = model_from_config(dict(self.model))
+            else:
+                model = create_model(
+                    self.model,
+                    n_context=input_shape[0],
+                    n_channels=input_shape[1],
+                    n_freqs=input_shape[2],
+                    out_shape=output_shape,
+                    **(self.model_params or {}),
+                )
+            _check_model_output(model, input_shape, output_shape, self.model)
+            params = self.get_params(deep=False)
+            fingerprint = {
+                "params": {
+                    k: params[k]
+                    for k in sorted(params)
+                    if k
+                    not in (
+                        "epochs",
+                        "verbose",
+                        "checkpoint_dir",
+                        "device",
+                        "early_stopping",
+                        "n_iter_no_change",
+                        "warm_start",
+                    )
+                },
+                "seed": seed,
+                "input_shape": input_shape,
+                "output_shape": output_shape,
+                "n_samples": n,
+                "train": _index_digest(train_idx),
+                "val": _index_digest(val_idx),
+                "eeg": [eeg_min, eeg_max],
+                "target": [t_min, t_max],
+                "warm_start": bool(warm),
+            }
+            cfg = _training.TrainConfig(
+                input_shape=input_shape,
+                output_shape=output_shape,
+                eeg_min=eeg_min,
+                eeg_max=eeg_max,
+                target_scaling=self.target_scaling,
+                target_min=t_min,
+                target_max=t_max,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                lambda_ssim=self.lambda_ssim,
+                restart_epochs=self.restart_epochs,
+                grad_clip=self.grad_clip,
+                early_stopping=bool(self.early_stopping),
+                n_iter_no_change=self.n_iter_no_change,
+                seed=seed,
+                device=device,
+                verbose=int(self.verbose),
+                checkpoint_dir=(
+                    str(self.checkpoint_dir) if self.checkpoint_dir else None
+                ),
+                fingerprint=fingerprint,
+            )
+            logger.info(
+                "training %s on %d samples (%d for validation) on %s; X %s -> y %s",
+                model.get_config().get("name", type(model).__name__),
+                len(train_idx),
+                len(val_idx),
+                cfg.device,
+                input_shape,
+                output_shape,
+            )
+            model, history, best_epoch = _training.train_model(
+                model, X, y, train_idx, val_idx, cfg
+            )
+
+        self.model_ = model
+        self.model_config_ = model.get_config()
+        self.input_shape_ = input_shape
+        self.output_shape_ = output_shape
+        self.n_features_in_ = int(np.prod(input_shape))
+        self.eeg_min_, self.eeg_max_ = float(eeg_min), float(eeg_max)
+        self.target_min_ = None if t_min is None else float(t_min)
+        self.target_max_ = None if t_max is None else float(t_max)
+        self.history_ = history
+        self.best_epoch_ = int(best_epoch)
+        self.validation_groups_ = val_groups
+        self.device_ = str(cfg.device)
+        self._y_ndim = y_ndim
+        return self
+
+    # --------------------------------------------------------------------- predict
+
+    def _predict_config(self):
+        from types import SimpleNamespace
+
+        from ._training import resolve_device
+
+        device = resolve_device(self.device)
+        if next(self.model_.parameters()).device != device:
+            self.model_.to(device)
+        return SimpleNamespace(
+            input_shape=tuple(self.input_shape_),
+            output_shape=tuple(self.output_shape_),
+            eeg_min=self.eeg_min_,
+            eeg_max=self.eeg_max_,
+            batch_size=self.batch_size,
+            device=device,
+        )
+
+    def predict(self, X):
+        """Synthesize volumes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (read in batches).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
+            targets. Units: per-volume [0, 1] for ``target_scaling='volume'``, the
+            units of the training targets for ``'run'``.
+        """
+        from ._training import predict_batches
+
+        X = _check_predict_data(self, X)
+        pred = predict_batches(self.model_, X, self._predict_config())
+        pred = _scaling.unscale_predictions(
+            pred, self.target_scaling, self.target_min_, self.target_max_
+        )
+        return _format_prediction(pred, len(X), self._y_ndim, self.output_shape_)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean SSIM between ``predict(X)`` and ``y`` in model units ([0, 1]).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra.
+        y : array-like of shape (n_samples, D, H, W) or flattened
+            Measured volumes (units of ``fit``).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the per-volume SSIM values.
+
+        Returns
+        -------
+        score : float
+            Mean SSIM (2-D, slices as channels; see :func:`eeg2fmri.losses.ssim`).
+        """
+        from .metrics import ssim_per_volume
+
+        y_true, y_pred = self._metric_inputs(y, self.predict(X))
+        return float(np.average(ssim_per_volume(y_true, y_pred), weights=sample_weight))
+
+    def _metric_inputs(self, y_true, y_pred):
+        return _metric_inputs(self, y_true, y_pred)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.regressor_tags.poor_score = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.device not in ("cpu", "auto")
+        return tags
+
+    # ----------------------------------------------------------------- persistence
+
+    def save(self, path):
+        """Write the fitted estimator as safetensors weights + a JSON description.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory (``weights.safetensors`` and ``estimator.json`` inside), or a
+            file name ending in ``.safetensors`` (the JSON is written next to it).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The JSON file written.
+        """
+        from ._persistence import save_estimator
+
+        check_is_fitted(self)
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator written by :meth:`save` (nothing is unpickled).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory, the ``.safetensors`` file or the JSON file.
+
+        Returns
+        -------
+        estimator : Spec2VolEstimator
+
+        Raises
+        ------
+        eeg2fmri.exceptions.ModelFileError
+            If the files are missing, were not written by eeg2fmri or are corrupt.
+        """
+        from ._persistence import load_estimator
+
+        return load_estimator(path, expected=cls)
+
+    def __getstate__(self):
+        from ._persistence import module_state
+
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = module_state(self.model_)
+        return state
+
+    def __setstate__(self, state):
+        from ._persistence import module_from_state
+
+        if isinstance(state.get("model_"), dict):
+            state["model_"] = module_from_state(state["model_"])
+        self.__dict__.update(state)
+
+
+def _check_model_output(model, input_shape, output_shape, name):
+    import torch
+
+    training = model.training
+    model.eval()
+    with torch.no_grad():
+        try:
+            out = model(torch.zeros(1, *input_shape))
+        except Exception as exc:  # the architecture cannot take these inputs
+            raise ValueError(
+                f"Model {_model_label(name)} cannot take inputs of shape "
+                f"{input_shape}: "
+                f"{exc}"
+            ) from exc
+    model.train(training)
+    if tuple(out.shape[1:]) != tuple(output_shape):
+        raise ValueError(
+            f"Model {_model_label(name)} produces volumes of shape "
+            f"{tuple(out.shape[1:])} but y has volumes of shape {tuple(output_shape)}."
+        )
+
+
+def _model_label(model):
+    return repr(model) if isinstance(model, str) else repr(model.get("name", "config"))
+
+
+def _index_digest(idx):
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64)).hexdigest()[:16]
+
+
+def _validation_split(n, groups, validation_split, seed):
+    """Indices (train, validation) and the validation groups (or None)."""
+    all_idx = np.arange(n)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(
+                f"groups must have shape ({n},), one label per sample. Got shape "
+                f"{groups.shape} instead."
+            )
+    if not validation_split:
+        return all_idx, all_idx[:0], None
+    rng = np.random.default_rng([seed, 7])
+    if groups is not None:
+        labels = np.unique(groups)
+        if len(labels) >= 2:
+            n_val = min(max(1, round(validation_split * len(labels))), len(labels) - 1)
+            val_groups = np.sort(rng.choice(labels, n_val, replace=False))
+            is_val = np.isin(groups, val_groups)
+            return all_idx[~is_val], all_idx[is_val], val_groups.tolist()
+        warnings.warn(
+            "Only one group (participant) in the training data: the validation split "
+            "holds out random samples of it, and validation scores are optimistic "
+            "because neighbouring volumes are correlated.",
+            UserWarning,
+            stacklevel=3,
+        )
+    else:
+        warnings.warn(
+            "No groups given to fit: the validation split holds out random samples, "
+            "which gives optimistic validation scores because neighbouring volumes "
+            "are correlated; pass groups=<participant per sample> to hold out whole "
+            "participants, or validation_split=0 to disable it.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if n < 2:
+        return all_idx, all_idx[:0], None
+    n_val = min(max(1, round(validation_split * n)), n - 1)
+    perm = rng.permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val]), None
+
+
+class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
+    """Baseline that predicts the mean training volume for every input.
+
+    SSIM of a constant mean volume is already high, because anatomy dominates the
+    images; every score of :class:`Spec2VolEstimator` should be read next to this one.
+
+    Parameters
+    ----------
+    target_scaling : {'volume', 'run'}, default='volume'
+        Units of the mean, as in :class:`Spec2VolEstimator`: the mean of the per-volume
+        [0, 1] scaled volumes, or the mean volume in the units of the targets.
+    input_shape : tuple of 3 ints, optional
+        Shape of one input sample for flattened 2-D ``X``.
+    output_shape : tuple of 3 ints, optional
+        ``(D, H, W)`` for flattened 2-D ``y``.
+
+    Attributes
+    ----------
+    mean_volume_ : ndarray of shape (D, H, W)
+        Mean training volume in model units.
+    input_shape_, output_shape_ : tuple of int
+        Sample shapes seen in ``fit``.
+    n_features_in_ : int
+        Number of input values per sample.
+    target_min_, target_max_ : float or None
+        Target scaling statistics (``target_scaling='run'`` only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((4, 1, 2, 3))
+    >>> y = np.arange(4 * 8, dtype=float).reshape(4, 2, 2, 2)
+    >>> base = MeanVolumeRegressor(target_scaling="run").fit(X, y)
+    >>> base.predict(X[:1])[0, 0].round(3)
+    array([[12., 13.],
+           [14., 15.]], dtype=float32)
+    """
+
+    def __init__(self, *, target_scaling="volume", input_shape=None, output_shape=None):
+        self.target_scaling = target_scaling
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+
+    def fit(self, X, y, groups=None):
+        """Compute the mean training volume (streaming over y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            Only its shape is used.
+        y : array-like of shape (n_samples, D, H, W) or flattened
+            Measured volumes.
+        groups : array-like of shape (n_samples,), optional
+            Ignored; accepted for API compatibility.
+
+        Returns
+        -------
+        self : MeanVolumeRegressor
+        """
+        _validate_params(self)
+        X, y, input_shape, output_shape, y_ndim = _check_fit_data(self, X, y)
+        n = len(X)
+        idx = np.arange(n)
+        t_min, t_max = _target_stats(self, y, idx)
+        total = np.zeros(output_shape, dtype=np.float64)
+        for start in range(0, n, 256):
+            chunk = np.asarray(y[start : start + 256]).reshape(-1, *output_shape)
+            total += _scaling.scale_targets(
+                chunk, self.target_scaling, t_min, t_max
+            ).sum(axis=0, dtype=np.float64)
+        self.mean_volume_ = (total / n).astype(np.float32)
+        self.input_shape_ = input_shape
+        self.output_shape_ = output_shape
+        self.n_features_in_ = int(np.prod(input_shape))
+        self.target_min_ = None if t_min is None else float(t_min)
+        self.target_max_ = None if t_max is None else float(t_max)
+        self._y_ndim = y_ndim
+        return self
+
+    def predict(self, X):
+        """The mean volume for every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Inputs (only their number is used).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, D, H, W) or flattened like ``y``
+            In the units of :class:`Spec2VolEstimator` with the same
+            ``target_scaling``.
+        """
+        X = _check_predict_data(self, X)
+        mean = _scaling.unscale_predictions(
+            self.mean_volume_, self.target_scaling, self.target_min_, self.target_max_
+        )
+        pred = np.broadcast_to(mean, (len(X), *mean.shape))
+        if self._y_ndim == 4:
+            return np.array(pred, dtype=np.float32)
+        return _format_prediction(pred, len(X), self._y_ndim, self.output_shape_)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean SSIM in model units (see :meth:`Spec2VolEstimator.score`)."""
+        from .metrics import ssim_per_volume
+
+        y_true, y_pred = self._metric_inputs(y, self.predict(X))
+        return float(np.average(ssim_per_volume(y_true, y_pred), weights=sample_weight))
+
+    def _metric_inputs(self, y_true, y_pred):
+        return _metric_inputs(self, y_true, y_pred)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "mean_volume_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.regressor_tags.poor_score = True
+        return tags
