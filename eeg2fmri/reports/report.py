@@ -1,0 +1,317 @@
+"""Participant and group reports: figures written to disk and inlined in one HTML file.
+
+A participant report goes to ``<out>/sub-<label>.html`` with its figures in
+``<out>/sub-<label>/figures/`` (fMRIPrep's layout); the HTML embeds the same figures as
+base64, so the file opens offline on its own.
+"""
+
+import datetime
+import json
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._utils.io import write_text_atomic
+from .._version import __version__
+from . import figures as F
+from .html import data_uri, render, table_html
+
+__all__ = ["RunResult", "ParticipantReport", "write_group_report"]
+
+
+@dataclass
+class RunResult:
+    """Everything the report shows about one synthesized run.
+
+    Parameters
+    ----------
+    label : str
+        BIDS prefix of the run (``sub-01_task-rest_run-1``).
+    measured, synthesized : ndarray of shape (n_volumes, D, H, W)
+        Measured and synthesized volumes (same units, the model's target units).
+    baseline : ndarray of shape (n_volumes, D, H, W) or None
+        Mean-volume baseline prediction.
+    affine : ndarray of shape (4, 4)
+    tr : float
+    volume_indices : ndarray of int, shape (n_volumes,)
+        Index of each volume in the source run.
+    metrics : pandas.DataFrame
+        Per-volume scores (``ssim``, ``psnr`` and ``*_baseline``).
+    r_map : ndarray of shape (D, H, W)
+        Voxel-wise temporal correlation (0 outside ``mask``).
+    mask : ndarray of bool, shape (D, H, W)
+    summary : dict
+        Run-level numbers (``ssim``, ``psnr``, ``temporal_r`` and baselines).
+    files : dict
+        Output files of the run, relative to the output root.
+    """
+
+    label: str
+    measured: np.ndarray
+    synthesized: np.ndarray
+    baseline: np.ndarray
+    affine: np.ndarray
+    tr: float
+    volume_indices: np.ndarray
+    metrics: pd.DataFrame
+    r_map: np.ndarray
+    mask: np.ndarray
+    summary: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _card(label, value, base=None, digits=3):
+    from .html import _fmt
+
+    return {"label": label, "value": _fmt(value, digits),
+            "base": None if base is None else _fmt(base, digits)}
+
+
+class ParticipantReport:
+    """HTML report of one participant (nilearn-style: ``save_as_html``,
+    ``_repr_html_``, ``open_in_browser``).
+
+    Parameters
+    ----------
+    participant : str
+        Label without ``sub-``.
+    out_dir : str or Path
+        Output root; figures go to ``<out_dir>/sub-<label>/figures/``.
+    command : str, optional
+        The exact command that produced the outputs.
+    versions : dict, optional
+    model_info : dict, optional
+        ``Name``, ``Scheme``, ``File``, ``SHA256``, ``TrainingParticipants``.
+    history : list of dict or dict, optional
+        ``Spec2VolEstimator.history_`` (training curves).
+    config : dict, optional
+        Effective settings, shown as TOML/JSON.
+    fig_format : {"png", "svg"}, default="png"
+    """
+
+    def __init__(self, participant, out_dir, *, command="", versions=None,
+                 model_info=None, history=None, config=None, fig_format="png"):
+        self.participant = str(participant)
+        self.out_dir = Path(out_dir)
+        self.command = command
+        self.versions = versions or {"eeg2fmri": __version__}
+        self.model_info = dict(model_info or {})
+        self.history = history
+        self.config = config
+        self.fig_format = fig_format
+        self.runs = []
+        self.warnings = []
+        self._html = None
+
+    @property
+    def figures_dir(self):
+        """``<out_dir>/sub-<label>/figures``."""
+        return self.out_dir / f"sub-{self.participant}" / "figures"
+
+    def add_run(self, result):
+        """Add a :class:`RunResult`."""
+        self.runs.append(result)
+        self._html = None
+        return self
+
+    def _figure(self, fig, name, caption, alt, css=""):
+        path = self.figures_dir / f"{name}.{self.fig_format}"
+        data = F.save_figure(fig, path)
+        return {"src": data_uri(data, self.fig_format), "caption": caption, "alt": alt,
+                "css": css, "path": path}
+
+    def _run_section(self, run):
+        stem = run.label
+        ssim = run.metrics["ssim"].to_numpy()
+        # the most typical volume: median SSIM
+        t = int(np.argsort(ssim)[len(ssim) // 2])
+        figs = []
+        base = None if run.baseline is None else run.baseline[t]
+        fig = F.plot_volume_comparison(run.measured[t], run.synthesized[t], run.affine,
+                                       baseline=base)
+        figs.append(self._figure(
+            fig, f"{stem}_desc-slices_bold",
+            f"Source volume {int(run.volume_indices[t])} (median SSIM of the run, "
+            f"{ssim[t]:.3f}): measured, synthesized"
+            + (", mean-volume baseline" if base is not None else "")
+            + " and the absolute error of the synthesized volume, on axial slices.",
+            "measured vs synthesized slices", css="dark"))
+        fig = F.plot_correlation_map(run.r_map, run.measured.mean(axis=0), run.affine)
+        figs.append(self._figure(
+            fig, f"{stem}_desc-tcorr_statmap",
+            "Voxel-wise temporal correlation between synthesized and measured BOLD "
+            "(|r| > 0.1) over the mean measured EPI. Mean r in the mask: "
+            f"{run.summary.get('temporal_r', float('nan')):.3f}.",
+            "temporal correlation map", css="dark"))
+        fig = F.plot_global_signal(run.measured, run.synthesized, run.mask, run.tr,
+                                   run.volume_indices)
+        figs.append(self._figure(
+            fig, f"{stem}_desc-globalsignal_timeseries",
+            "Mean signal inside the brain mask over time (z-scored).",
+            "global signal"))
+        fig = F.plot_metric_distributions(run.metrics)
+        figs.append(self._figure(
+            fig, f"{stem}_desc-metrics_violin",
+            "Per-volume SSIM and PSNR of the synthesized volumes and of the "
+            "mean-volume baseline (bars: medians).", "metric distributions"))
+        return {
+            "label": run.label,
+            "n_volumes": len(run.volume_indices),
+            "first": int(np.min(run.volume_indices)),
+            "last": int(np.max(run.volume_indices)),
+            "tr": run.tr,
+            "outputs": sorted(Path(f).name for f in run.files.values()
+                              if str(f).endswith((".nii.gz", ".tsv"))),
+            "figures": figs,
+        }
+
+    def _summary_frame(self):
+        rows = []
+        for run in self.runs:
+            s = run.summary
+            rows.append({
+                "run": run.label, "volumes": len(run.volume_indices),
+                "SSIM": s.get("ssim"), "PSNR": s.get("psnr"),
+                "temporal r": s.get("temporal_r"),
+                "SSIM (baseline)": s.get("ssim_baseline"),
+                "PSNR (baseline)": s.get("psnr_baseline"),
+            })
+        return pd.DataFrame(rows)
+
+    def render(self):
+        """Build the figures and return the HTML text."""
+        runs = [self._run_section(run) for run in self.runs]
+        allm = (pd.concat([r.metrics for r in self.runs], ignore_index=True)
+                if self.runs else pd.DataFrame(columns=["ssim", "psnr"]))
+        r_values = [r.summary.get("temporal_r") for r in self.runs]
+        r_mean = float(np.nanmean(np.array(r_values, dtype=float))) if self.runs \
+            else float("nan")
+        cards = [
+            _card("SSIM", allm["ssim"].mean(),
+                  allm["ssim_baseline"].mean() if "ssim_baseline" in allm else None),
+            _card("PSNR (dB)", allm["psnr"].mean(),
+                  allm["psnr_baseline"].mean() if "psnr_baseline" in allm else None, 2),
+            _card("Temporal r", r_mean),
+            {"label": "Volumes", "value": str(len(allm)), "base": None},
+        ]
+        training = []
+        fig = F.plot_training_curves(self.history)
+        if fig is not None:
+            training.append(self._figure(
+                fig, "desc-training_curves",
+                "Training history of the model that synthesized this participant.",
+                "training curves"))
+        config = None
+        if self.config:
+            try:
+                import tomli_w
+
+                config = tomli_w.dumps(
+                    {k: v for k, v in self.config.items() if v is not None})
+            except (ImportError, TypeError, ValueError):
+                config = json.dumps(self.config, indent=2, default=str)
+        model = {"Name": "n/a", "Scheme": "n/a", "File": "n/a", "SHA256": "n/a",
+                 "TrainingParticipants": [], **self.model_info}
+        self._html = render(
+            "participant.html", participant=self.participant, runs=runs, cards=cards,
+            summary_table=table_html(self._summary_frame()), model=model,
+            training=training, command=self.command, versions=self.versions,
+            config=config, warnings=self.warnings, generated=_now(),
+        )
+        return self._html
+
+    def get_html(self):
+        """The HTML text (rendered once)."""
+        return self._html if self._html is not None else self.render()
+
+    def _repr_html_(self):
+        return self.get_html()
+
+    def save_as_html(self, path):
+        """Write the report (atomically); returns the path."""
+        return write_text_atomic(path, self.get_html())
+
+    def open_in_browser(self, path=None):
+        """Save (to ``<out_dir>/sub-<label>.html`` by default) and open it."""
+        path = Path(path or self.out_dir / f"sub-{self.participant}.html")
+        self.save_as_html(path)
+        webbrowser.open(path.resolve().as_uri())
+        return path
+
+
+def write_group_report(path, table, volumes=None, *, command="", versions=None,
+                       model_path=None, fig_format="png"):
+    """Write ``group_report.html`` (table + the paper's Figure 3 style violins).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; figures go to ``<parent>/figures/``.
+    table : pandas.DataFrame
+        One row per participant (``participant_id``, ``n_volumes``, ``ssim``,
+        ``psnr``, ``temporal_r`` and ``*_baseline``).
+    volumes : pandas.DataFrame, optional
+        All per-volume scores (for the total count).
+    command : str
+    versions : dict, optional
+    model_path : str or Path, optional
+        The model trained on all participants (``--save-model``).
+
+    Returns
+    -------
+    path : Path
+    """
+    path = Path(path)
+    versions = versions or {"eeg2fmri": __version__}
+    fig_dir = path.parent / "figures"
+    figs = []
+    fig = F.plot_group_violins(table)
+    data = F.save_figure(fig, fig_dir / f"group_desc-metrics_violin.{fig_format}")
+    figs.append({"src": data_uri(data, fig_format), "alt": "group violins",
+                 "caption": "Per-participant mean scores: half violins with one point "
+                 "per participant, Spec2Vol vs the mean-volume baseline (after the "
+                 "paper's Figure 3)."})
+    rows = []
+    for name, label, digits in (("ssim", "SSIM", 3), ("psnr", "PSNR (dB)", 2),
+                                ("temporal_r", "Temporal r", 3)):
+        row = {"metric": label}
+        for who, col in (("Spec2Vol", name), ("Mean-volume baseline",
+                                               f"{name}_baseline")):
+            values = table[col].to_numpy(float) if col in table else np.array([])
+            values = values[np.isfinite(values)]
+            if values.size > 1:
+                row[who] = (f"{values.mean():.{digits}f} ± "
+                            f"{values.std(ddof=1):.{digits}f}")
+            else:
+                row[who] = f"{values.mean():.{digits}f}" if values.size else "n/a"
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+
+    def _cell(col, digits=3):
+        values = table[col].to_numpy(float) if col in table else np.array([])
+        values = values[np.isfinite(values)]
+        return float(values.mean()) if values.size else None
+
+    cards = [
+        _card("SSIM", _cell("ssim"), _cell("ssim_baseline")),
+        _card("PSNR (dB)", _cell("psnr"), _cell("psnr_baseline"), 2),
+        _card("Temporal r", _cell("temporal_r")),
+        {"label": "Participants", "value": str(len(table)), "base": None},
+    ]
+    n_volumes = int(table["n_volumes"].sum()) if "n_volumes" in table else \
+        (len(volumes) if volumes is not None else 0)
+    html = render(
+        "group.html", figures=figs, summary_table=table_html(summary),
+        participant_table=table_html(table), cards=cards,
+        participant_links=list(table["participant_id"]),
+        n_participants=len(table), n_volumes=n_volumes, command=command,
+        versions=versions, model_path=model_path, generated=_now(),
+    )
+    return write_text_atomic(path, html)
