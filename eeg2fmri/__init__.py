@@ -25,25 +25,54 @@ _LAZY = {
     # simulation
     "simulate_dataset": "eeg2fmri.simulate",
     "SIMULATION_PRESETS": "eeg2fmri.simulate",
-    # BIDS input/output
+    "SimulationPreset": "eeg2fmri.simulate",
+    # BIDS input
     "find_paired_runs": "eeg2fmri.bids",
     "PairedRun": "eeg2fmri.bids",
+    "UnpairedRun": "eeg2fmri.bids",
+    "PairingReport": "eeg2fmri.bids",
     "load_eeg": "eeg2fmri.bids",
     "load_bold": "eeg2fmri.bids",
+    "BoldRun": "eeg2fmri.bids",
     "find_volume_onsets": "eeg2fmri.bids",
+    "VolumeOnsets": "eeg2fmri.bids",
+    "check_eeg_covers": "eeg2fmri.bids",
+    "nifti_to_volumes": "eeg2fmri.bids",
+    "volumes_to_nifti": "eeg2fmri.bids",
+    # BIDS derivatives
+    "DerivativePath": "eeg2fmri.bids",
+    "write_dataset_description": "eeg2fmri.bids",
+    "write_synthesized_run": "eeg2fmri.bids",
+    "write_metrics_tsv": "eeg2fmri.bids",
+    "write_correlation_map": "eeg2fmri.bids",
     # features
     "FeatureParams": "eeg2fmri.features",
     "compute_window_spectra": "eeg2fmri.features",
     "ContextPairs": "eeg2fmri.features",
+    "ConcatPairs": "eeg2fmri.features",
+    "RunFeatures": "eeg2fmri.features",
     "PairedDataset": "eeg2fmri.features",
     "build_dataset": "eeg2fmri.features",
+    "resample_volumes": "eeg2fmri.features",
     # models and ops
     "create_model": "eeg2fmri.models",
     "list_models": "eeg2fmri.models",
+    "model_from_config": "eeg2fmri.models",
+    "register_model": "eeg2fmri.models",
     "selective_scan": "eeg2fmri.ops",
+    # losses and metrics
+    "HybridLoss": "eeg2fmri.losses",
+    "SSIMLoss": "eeg2fmri.losses",
+    "ssim_per_volume": "eeg2fmri.metrics",
+    "psnr_per_volume": "eeg2fmri.metrics",
+    "temporal_correlation": "eeg2fmri.metrics",
+    "SCORERS": "eeg2fmri.metrics",
     # estimator
     "Spec2VolEstimator": "eeg2fmri.estimator",
     "MeanVolumeRegressor": "eeg2fmri.estimator",
+    # reports
+    "ParticipantReport": "eeg2fmri.reports",
+    "write_group_report": "eeg2fmri.reports",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -8,9 +8,23 @@ clock.
   documented fallback); :func:`check_eeg_covers` checks the EEG spans the run.
 - :func:`load_bold` -> :class:`BoldRun` with ``.volumes`` (n_volumes, D, H, W) float32;
   :func:`nifti_to_volumes` / :func:`volumes_to_nifti` convert array layouts.
+- BIDS derivatives: :class:`DerivativePath`, :func:`write_dataset_description`,
+  :func:`write_synthesized_run`, :func:`write_metrics_tsv`,
+  :func:`write_correlation_map`.
 """
 
 from .bold import BoldRun, load_bold, nifti_to_volumes, volumes_to_nifti
+from .derivatives import (
+    DerivativePath,
+    bids_uri,
+    file_sha256,
+    volumes_to_nifti_image,
+    write_bidsignore,
+    write_correlation_map,
+    write_dataset_description,
+    write_metrics_tsv,
+    write_synthesized_run,
+)
 from .discovery import PairedRun, PairingReport, UnpairedRun, find_paired_runs
 from .eeg import load_eeg
 from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
@@ -28,4 +42,13 @@ __all__ = [
     "BoldRun",
     "nifti_to_volumes",
     "volumes_to_nifti",
+    "DerivativePath",
+    "bids_uri",
+    "file_sha256",
+    "volumes_to_nifti_image",
+    "write_bidsignore",
+    "write_correlation_map",
+    "write_dataset_description",
+    "write_metrics_tsv",
+    "write_synthesized_run",
 ]
