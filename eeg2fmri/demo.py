@@ -52,12 +52,17 @@ def main(argv=None):
         start = time.perf_counter()
         if not (bids_dir / "dataset_description.json").exists():
             simulate_dataset(
-                bids_dir, preset="noddi", n_subjects=args.n_subjects,
-                n_volumes=args.n_volumes, n_channels=16, bold_shape=(8, 16, 16),
+                bids_dir,
+                preset="noddi",
+                n_subjects=args.n_subjects,
+                n_volumes=args.n_volumes,
+                n_channels=16,
+                bold_shape=(8, 16, 16),
                 random_state=args.random_seed,
             )
-        print(f"[1/3] simulated dataset: {bids_dir} "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"[1/3] simulated dataset: {bids_dir} ({time.perf_counter() - start:.1f} s)"
+        )
 
         start = time.perf_counter()
         params = FeatureParams(n_context=n_context)
@@ -69,24 +74,42 @@ def main(argv=None):
 
     n_pairs, _, n_channels, n_freqs = dataset.X.shape
     copied_mb = n_pairs * n_context * n_channels * n_freqs * 4 / 1e6
-    print(f"[2/3] paired runs: {len(dataset.runs)}; training pairs: {n_pairs} "
-          f"({seconds:.1f} s)")
-    print(f"      X (EEG contexts) {dataset.X.shape} float32, lazy: each spectrum is "
-          f"stored once ({copied_mb:.1f} MB if every context were copied)")
+    print(
+        f"[2/3] paired runs: {len(dataset.runs)}; training pairs: {n_pairs} "
+        f"({seconds:.1f} s)"
+    )
+    print(
+        f"      X (EEG contexts) {dataset.X.shape} float32, lazy: each spectrum is "
+        f"stored once ({copied_mb:.1f} MB if every context were copied)"
+    )
     print(f"      y (BOLD volumes) {dataset.y.shape}")
     labels = sorted(set(dataset.groups))
     counts = [int((dataset.groups == label).sum()) for label in labels]
-    per_subject = ", ".join(f"sub-{s}: {n}" for s, n in zip(labels, counts))
+    per_subject = ", ".join(
+        f"sub-{s}: {n}" for s, n in zip(labels, counts, strict=True)
+    )
     print(f"      pairs per participant: {per_subject}")
 
     out = args.out_dir / "derivatives"
     print("[3/3] BIDS-App: eeg2fmri bids derivatives participant group ...")
-    code = bids_app_main([
-        str(bids_dir), str(out), "participant", "group",
-        "--model-name", args.model_name, "--epochs", str(args.epochs),
-        "--n-context", str(n_context), "-w", str(args.out_dir / "work"),
-        "--random-seed", str(args.random_seed),
-    ])
+    code = bids_app_main(
+        [
+            str(bids_dir),
+            str(out),
+            "participant",
+            "group",
+            "--model-name",
+            args.model_name,
+            "--epochs",
+            str(args.epochs),
+            "--n-context",
+            str(n_context),
+            "-w",
+            str(args.out_dir / "work"),
+            "--random-seed",
+            str(args.random_seed),
+        ]
+    )
     if code == 0:
         print(f"reports: {out / 'group_report.html'} and {out}/sub-*.html")
         print(f"group metrics: {out / 'group_metrics.tsv'}")

@@ -27,7 +27,9 @@ def set_log_level(verbose):
     if not any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S")
+            logging.Formatter(
+                "%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"
+            )
         )
         logger.addHandler(handler)
     return level
