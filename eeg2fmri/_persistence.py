@@ -2,8 +2,12 @@
 
 Nothing is unpickled: the JSON holds the parameters, the model configuration, the
 scaling statistics, the training history and a format marker; the safetensors file
-holds the tensors (and the same marker in its metadata). Files without the marker are
-refused with :class:`~eeg2fmri.exceptions.ModelFileError`.
+holds the tensors (and the same marker in its metadata): the network weights as
+``model.<name>``, and the target offset of ``Spec2VolEstimator(target_offset='mean')``
+as ``target_mean`` (absent when no offset is applied). Files without the marker are
+refused with :class:`~eeg2fmri.exceptions.ModelFileError`. Files written before the
+``target_offset`` parameter existed load with ``target_offset=None`` (raw outputs, as
+they were trained).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -127,6 +131,11 @@ def save_estimator(est, path):
             f"model.{k}": v.detach().to("cpu").contiguous().clone()
             for k, v in est.model_.state_dict().items()
         }
+        target_mean = getattr(est, "target_mean_", None)
+        if target_mean is not None:
+            tensors["target_mean"] = torch.from_numpy(
+                np.ascontiguousarray(target_mean, dtype=np.float32)
+            )
         model_config = est.model_config_
     else:
         tensors = {
@@ -230,6 +239,8 @@ def load_estimator(path, expected=None):
     for k in _TUPLES:
         if params.get(k) is not None:
             params[k] = tuple(params[k])
+    if cls_name == "Spec2VolEstimator":
+        params.setdefault("target_offset", None)  # files from before the parameter
     try:
         est = cls(**params)
     except TypeError as exc:
@@ -262,6 +273,16 @@ def load_estimator(path, expected=None):
                 f"Model file {json_path}: the weights do not fit the model "
                 f"configuration ({str(exc).splitlines()[0]})."
             ) from exc
+        target_mean = tensors.get("target_mean")
+        if target_mean is not None and tuple(target_mean.shape) != tuple(
+            est.output_shape_ or ()
+        ):
+            raise ModelFileError(
+                f"Weights file {weights_path}: 'target_mean' has shape "
+                f"{tuple(target_mean.shape)} but the volumes have shape "
+                f"{est.output_shape_}."
+            )
+        est.target_mean_ = None if target_mean is None else target_mean.numpy()
         est.model_ = model.eval()
         est.model_config_ = desc["model_config"]
         if est.history_ is None:

@@ -6,6 +6,12 @@ the same batches on every run. Each epoch reseeds torch from ``(seed, epoch)``, 
 makes an interrupted and resumed fit identical to an uninterrupted one. Under
 ``torchrun`` (``WORLD_SIZE > 1``) every global batch is split across the ranks and the
 model is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`.
+
+With ``TrainConfig.target_offset`` (the mean training volume in model units), the
+network learns the residual: its outputs plus the offset are compared with the targets
+in the loss and the validation, and :func:`predict_batches` adds the offset too. The
+offset is a fixed array outside the network, so the model, its state dict, DDP and the
+checkpoints are unchanged.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -102,6 +108,21 @@ class TrainConfig:
     verbose: int = 0
     checkpoint_dir: str | None = None
     fingerprint: dict = field(default_factory=dict)
+    target_offset: np.ndarray | None = None  # (D, H, W) float32, model units
+
+
+def _offset_tensor(cfg, device):
+    """``cfg.target_offset`` as a float32 tensor on ``device`` (or None)."""
+    offset = getattr(cfg, "target_offset", None)
+    if offset is None:
+        return None
+    return torch.as_tensor(np.asarray(offset, dtype=np.float32), device=device)
+
+
+def _forward(model, xb, offset):
+    """Model outputs plus the target offset (the residual formulation)."""
+    out = model(xb)
+    return out if offset is None else out + offset
 
 
 # ----------------------------------------------------------------- distributed helpers
@@ -266,7 +287,7 @@ class _CheckpointStore:
 # ------------------------------------------------------------------------------- loop
 
 
-def _validate(model, X, y, val_idx, cfg, dist_ctx):
+def _validate(model, X, y, val_idx, cfg, dist_ctx, offset=None):
     """Mean validation SSIM and PSNR (model units), sharded across ranks."""
     model.eval()
     local = val_idx[dist_ctx.rank :: dist_ctx.world_size]
@@ -274,7 +295,7 @@ def _validate(model, X, y, val_idx, cfg, dist_ctx):
     with torch.no_grad():
         for start in range(0, len(local), cfg.batch_size):
             xb, yb = gather(X, y, local[start : start + cfg.batch_size], cfg)
-            pred = model(torch.from_numpy(xb).to(cfg.device))
+            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset)
             target = torch.from_numpy(yb).to(cfg.device)
             s = ssim(pred, target, reduction="none")
             mse = ((pred - target) ** 2).reshape(len(pred), -1).mean(1).double()
@@ -311,6 +332,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
         optimizer, T_0=cfg.restart_epochs
     )
     loss_fn = HybridLoss(cfg.lambda_ssim)
+    offset = _offset_tensor(cfg, device)
     history, best_epoch, best_score, best_state = [], 0, -math.inf, None
     start_epoch = 0
 
@@ -366,7 +388,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             xb = torch.from_numpy(xb).to(device)
             yb = torch.from_numpy(yb).to(device)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(train_model_(xb), yb)
+            loss = loss_fn(_forward(train_model_, xb, offset), yb)
             loss.backward()
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -389,7 +411,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
         }
         if has_val:
             record["val_ssim"], record["val_psnr"] = _validate(
-                model, X, y, val_idx, cfg, dist_ctx
+                model, X, y, val_idx, cfg, dist_ctx, offset
             )
             if record["val_ssim"] > best_score:
                 best_score, best_epoch = record["val_ssim"], epoch + 1
@@ -448,14 +470,18 @@ def _progress(total, desc, show):
 
 
 def predict_batches(model, X, cfg, out_dtype=np.float32):
-    """Model outputs (model units) for all rows of X, shape (n, *output_shape)."""
+    """Model outputs (model units) for all rows of X, shape (n, *output_shape).
+
+    Adds ``cfg.target_offset`` (when the config has one and it is not None).
+    """
     model.eval()
+    offset = _offset_tensor(cfg, cfg.device)
     n = len(X)
     out = np.empty((n, *cfg.output_shape), dtype=out_dtype)
     with torch.no_grad():
         for start in range(0, n, cfg.batch_size):
             idx = np.arange(start, min(start + cfg.batch_size, n))
             xb, _ = gather(X, None, idx, cfg)
-            pred = model(torch.from_numpy(xb).to(cfg.device))
+            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset)
             out[start : start + len(idx)] = pred.to("cpu", torch.float32).numpy()
     return out

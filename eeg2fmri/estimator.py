@@ -204,6 +204,24 @@ def _target_stats(est, y, indices):
     return None, None
 
 
+def _target_mean(y, indices, output_shape, scaling, lo, hi, chunk_size=256):
+    """Mean of the scaled targets ``y[indices]`` (model units), read in chunks.
+
+    Returns
+    -------
+    mean : ndarray of shape output_shape, float32
+    """
+    indices = np.sort(np.asarray(indices))
+    total = np.zeros(output_shape, dtype=np.float64)
+    for start in range(0, len(indices), chunk_size):
+        idx = indices[start : start + chunk_size]
+        chunk = np.asarray(y[idx]).reshape(len(idx), *output_shape)
+        total += _scaling.scale_targets(chunk, scaling, lo, hi).sum(
+            axis=0, dtype=np.float64
+        )
+    return (total / max(len(indices), 1)).astype(np.float32)
+
+
 def _metric_inputs(est, y_true, y_pred):
     """(y_true, y_pred) as (n, D, H, W) float64 arrays in model units ([0, 1])."""
     n = len(y_true)
@@ -257,6 +275,10 @@ _CONSTRAINTS = {
     "target_scaling": (
         lambda v: v in _scaling.TARGET_SCALINGS,
         f"one of {_scaling.TARGET_SCALINGS}",
+    ),
+    "target_offset": (
+        lambda v: v is None or (isinstance(v, str) and v == "mean"),
+        "'mean' or None",
     ),
     "model_params": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
     "model": (
@@ -337,6 +359,24 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         How targets are scaled (see the module documentation for the units of
         ``predict``): per volume to [0, 1] (official), or with one min-max over the
         training targets (keeps fluctuations across volumes).
+    target_offset : {'mean'} or None, default='mean'
+        ``'mean'``: the network learns the residual from the mean training volume.
+        ``fit`` computes the mean of the scaled training targets (training split
+        only, streamed in batches; attribute ``target_mean_``), the loss compares
+        ``model(x) + target_mean_`` with the targets, and ``predict`` returns
+        ``model(x) + target_mean_`` (then maps it back to the units of
+        ``target_scaling``). The SSIM of the mean volume is already high, because
+        anatomy dominates the images; with the offset, training starts from this
+        honest baseline (:class:`MeanVolumeRegressor`) and spends its capacity on
+        what the EEG can predict, instead of learning the anatomy from the EEG
+        spectrum (small models trained for a few epochs on CPU otherwise end up
+        far below the baseline). ``None``: raw network outputs, as the official
+        code. Models with a bounded output activation (E2fNet's sigmoid, or
+        ``output_activation='sigmoid'``) cannot output a residual of either sign,
+        so for them the offset is not applied (``target_mean_`` is None). With the
+        offset, the layer that produces the output (``decoder.final_conv`` of
+        Spec2VolCAMU-Net) is initialised to zero, so that the first prediction is
+        exactly the mean volume rather than the mean plus random structure.
     input_shape : tuple of 3 ints, optional
         ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
         ``X``: ``(1, 1, n_features)``.
@@ -375,6 +415,9 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         EEG scaling statistics (training data only).
     target_min_, target_max_ : float or None
         Target scaling statistics (``target_scaling='run'`` only).
+    target_mean_ : ndarray of shape (D, H, W) or None
+        Mean scaled training target (float32, model units) added to the network
+        outputs (``target_offset='mean'``); None when no offset is applied.
     history_ : list of dict
         One dict per epoch: ``epoch``, ``train_loss``, ``val_ssim``, ``val_psnr``,
         ``lr``, ``seconds``.
@@ -418,6 +461,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         early_stopping=False,
         n_iter_no_change=10,
         target_scaling="volume",
+        target_offset="mean",
         input_shape=None,
         output_shape=None,
         device="auto",
@@ -439,6 +483,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.target_scaling = target_scaling
+        self.target_offset = target_offset
         self.input_shape = input_shape
         self.output_shape = output_shape
         self.device = device
@@ -522,6 +567,12 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
                     **(self.model_params or {}),
                 )
             _check_model_output(model, input_shape, output_shape, self.model)
+            target_mean = self._fit_target_mean(
+                model, y, train_idx, output_shape, t_min, t_max, warm
+            )
+            if target_mean is not None and not warm:
+                zeroed = _zero_output_layer(model, input_shape)
+                logger.debug("output layer zero-initialised: %s", zeroed)
             params = self.get_params(deep=False)
             fingerprint = {
                 "params": {
@@ -572,6 +623,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
                     str(self.checkpoint_dir) if self.checkpoint_dir else None
                 ),
                 fingerprint=fingerprint,
+                target_offset=target_mean,
             )
             logger.info(
                 "training %s on %d samples (%d for validation) on %s; X %s -> y %s",
@@ -594,12 +646,32 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self.eeg_min_, self.eeg_max_ = float(eeg_min), float(eeg_max)
         self.target_min_ = None if t_min is None else float(t_min)
         self.target_max_ = None if t_max is None else float(t_max)
+        self.target_mean_ = target_mean
         self.history_ = history
         self.best_epoch_ = int(best_epoch)
         self.validation_groups_ = val_groups
         self.device_ = str(cfg.device)
         self._y_ndim = y_ndim
         return self
+
+    def _fit_target_mean(self, model, y, train_idx, output_shape, t_min, t_max, warm):
+        """The offset added to the network outputs (``target_mean_``) or None."""
+        if self.target_offset is None:
+            return None
+        activation = model.get_config().get("output_activation")
+        if activation is not None:
+            logger.info(
+                "target_offset='mean' not applied: the model ends with a %s output "
+                "activation (bounded), which cannot learn a residual of either sign",
+                activation,
+            )
+            return None
+        previous = getattr(self, "target_mean_", None) if warm else None
+        if previous is not None:
+            return previous  # warm start: keep the offset the weights were fitted with
+        return _target_mean(
+            y, train_idx, output_shape, self.target_scaling, t_min, t_max
+        )
 
     # --------------------------------------------------------------------- predict
 
@@ -618,6 +690,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
             eeg_max=self.eeg_max_,
             batch_size=self.batch_size,
             device=device,
+            target_offset=getattr(self, "target_mean_", None),
         )
 
     def predict(self, X):
@@ -763,6 +836,48 @@ def _check_model_output(model, input_shape, output_shape, name):
             f"Model {_model_label(name)} produces volumes of shape "
             f"{tuple(out.shape[1:])} but y has volumes of shape {tuple(output_shape)}."
         )
+
+
+def _zero_output_layer(model, input_shape):
+    """Zero the layer that produces the output, so that the model starts at 0.
+
+    The output layer is the last module with parameters that runs in ``forward``
+    (``decoder.final_conv`` of Spec2VolCAMU-Net). Its weights are kept unless zeroing
+    them makes the output exactly 0 (then nothing runs after it but reshapes and
+    crops). Returns True if the layer was zeroed.
+    """
+    import torch
+
+    order = []
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out: order.append(mod))
+        for m in model.modules()
+        if any(True for _ in m.parameters(recurse=False))
+    ]
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for h in hooks:
+            h.remove()
+    if not order:
+        model.train(training)
+        return False
+    layer = order[-1]
+    saved = {k: v.detach().clone() for k, v in layer.named_parameters(recurse=False)}
+    with torch.no_grad():
+        for v in layer.parameters(recurse=False):
+            v.zero_()
+        probe = torch.linspace(0, 1, 2 * int(np.prod(input_shape)))
+        out = model(probe.reshape(2, *input_shape))
+        ok = bool(torch.all(out == 0))
+        if not ok:
+            for k, v in layer.named_parameters(recurse=False):
+                v.copy_(saved[k])
+    model.train(training)
+    return ok
 
 
 def _model_label(model):

@@ -477,3 +477,78 @@ def test_torchrun_matches_single_process(tmp_path):
         .predict(X)
     )
     assert np.abs(other_seed - ref).mean() > 100 * np.abs(ddp - ref).mean()
+
+
+# ------------------------------------------------------------------ target offset
+
+
+def test_target_offset_mean_starts_from_the_baseline():
+    """Residual learning: a few epochs already score at least the mean volume."""
+    X, y = toy(64, 0)
+    Xt, yt = toy(32, 1)
+    base = MeanVolumeRegressor().fit(X, y)
+    floor = base.score(Xt, yt) - 0.02
+    for seed in (0, 1):
+        est = tiny(epochs=2, random_state=seed).fit(X, y)
+        assert est.target_offset == "mean"
+        np.testing.assert_allclose(est.target_mean_, base.mean_volume_, atol=1e-6)
+        assert est.score(Xt, yt) >= floor
+    # the official raw outputs (no offset) start from noise, far below the baseline
+    raw = tiny(epochs=2, target_offset=None).fit(X, y)
+    assert raw.target_mean_ is None
+    assert raw.score(Xt, yt) < floor
+    # run scaling: the offset is the mean in [0, 1] units; predictions in y units
+    run = tiny(epochs=1, target_scaling="run").fit(X, y)
+    run_base = MeanVolumeRegressor(target_scaling="run").fit(X, y)
+    np.testing.assert_allclose(run.target_mean_, run_base.mean_volume_, atol=1e-6)
+    assert run.score(Xt, yt) >= run_base.score(Xt, yt) - 0.02
+    assert 50 < run.predict(Xt).mean() < 200
+
+
+def test_target_offset_on_simulated_bids(sim_bids):
+    """Held-out participant of the simulated dataset: not below the mean volume."""
+    from eeg2fmri.features import build_dataset
+
+    ds = build_dataset(sim_bids)
+    labels = np.unique(ds.groups)
+    test = ds.groups == labels[-1]
+    train = np.flatnonzero(~test)
+    X, y, groups = ds.X[train], ds.y[train], ds.groups[train]
+    Xt, yt = ds.X[np.flatnonzero(test)], ds.y[np.flatnonzero(test)]
+    est = tiny(epochs=2, validation_split=0.5).fit(X, y, groups=groups)
+    # the offset is the mean of the training split only (validation excluded)
+    fit_rows = ~np.isin(groups, est.validation_groups_)
+    base_fit = MeanVolumeRegressor().fit(X[fit_rows], y[fit_rows])
+    np.testing.assert_allclose(est.target_mean_, base_fit.mean_volume_, atol=1e-6)
+    base = MeanVolumeRegressor().fit(X, y)
+    assert est.score(Xt, yt) >= base.score(Xt, yt) - 0.02
+
+
+def test_target_offset_persistence_and_sigmoid_models(tmp_path):
+    import json
+    import pickle
+
+    X, y = toy(16, 0)
+    est = tiny(epochs=1).fit(X, y)
+    est.save(tmp_path / "m")
+    loaded = Spec2VolEstimator.load(tmp_path / "m")
+    assert loaded.target_offset == "mean"
+    np.testing.assert_array_equal(loaded.target_mean_, est.target_mean_)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.target_mean_, est.target_mean_)
+    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    # a file written before the parameter existed: raw outputs, as it was trained
+    raw = tiny(epochs=1, target_offset=None).fit(X, y)
+    path = raw.save(tmp_path / "raw")
+    desc = json.loads(path.read_text())
+    del desc["params"]["target_offset"]
+    path.write_text(json.dumps(desc))
+    old = Spec2VolEstimator.load(tmp_path / "raw")
+    assert old.target_offset is None and old.target_mean_ is None
+    np.testing.assert_array_equal(old.predict(X), raw.predict(X))
+    # a bounded (sigmoid) output cannot hold a residual: no offset is applied
+    e2f = tiny(model="e2fnet-tiny", epochs=1).fit(X, y)
+    assert e2f.target_mean_ is None
+    with pytest.raises(ValueError, match="'target_offset' parameter"):
+        tiny(target_offset="median").fit(X, y)
