@@ -242,22 +242,16 @@ def make_estimator(config, checkpoint_dir=None):
     """A :class:`~eeg2fmri.estimator.Spec2VolEstimator` configured from the options."""
     from eeg2fmri.estimator import Spec2VolEstimator
 
-    wanted = {
-        "model": config.model_name,
-        "epochs": config.epochs,
-        "max_epochs": config.epochs,
-        "n_epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "learning_rate": config.lr,
-        "device": config.device,
-        "random_state": config.random_seed,
-        "verbose": 1,
-        "checkpoint_dir": checkpoint_dir,
-    }
-    est = Spec2VolEstimator()
-    names = est.get_params(deep=False)
-    return est.set_params(**{k: v for k, v in wanted.items() if k in names})
+    return Spec2VolEstimator(
+        model=config.model_name,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        device=config.device,
+        random_state=config.random_seed,
+        verbose=1,
+        checkpoint_dir=checkpoint_dir,
+    )
 
 
 def _model_files(path):
@@ -312,6 +306,9 @@ def _training_key(config, params, participants):
             "lr": config.lr,
             "seed": config.random_seed,
             "features": params.to_dict(),
+            # every estimator parameter (defaults included), so a changed default
+            # never reuses a model trained under the old one
+            "estimator": make_estimator(config).get_params(deep=False),
             "participants": sorted(participants),
             "version": __version__,
         },
