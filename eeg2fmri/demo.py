@@ -108,6 +108,9 @@ def main(argv=None):
             str(args.out_dir / "work"),
             "--random-seed",
             str(args.random_seed),
+            # a tiny model trains fastest single-threaded (no OpenMP sync per op)
+            "--omp-nthreads",
+            "1",
         ]
     )
     if code == 0:
