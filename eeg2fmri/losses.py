@@ -71,19 +71,32 @@ def _gaussian_1d(kernel_size, sigma, dtype, device):
     return gauss / gauss.sum()
 
 
+def _blur_matrix(n, kernel_size, sigma, dtype, device):
+    """(n, n) matrix M with ``M @ x`` = Gaussian filter of reflect-padded ``x``.
+
+    Folding the reflect padding into a small dense matrix turns the separable
+    filter into two batched matmuls, which are several times faster than
+    single-channel convolutions on CPU, forward and backward.
+    """
+    pad = (kernel_size - 1) // 2
+    g = _gaussian_1d(kernel_size, sigma, dtype, device)
+    source = _reflect_index(n, pad, device)  # padded position -> source index
+    rows = torch.arange(n, device=device).repeat_interleave(kernel_size)
+    taps = torch.arange(kernel_size, device=device).repeat(n)
+    cols = source[rows + taps]
+    matrix = torch.zeros(n, n, dtype=dtype, device=device)
+    return matrix.index_put_((rows, cols), g[taps], accumulate=True)
+
+
 def _ssim_map(pred, target, data_range, kernel_size, sigma, k1, k2):
     """SSIM map of (B, D, H, W) tensors, shape (B, D, H, W)."""
     b, d, h, w = pred.shape
-    pad = (kernel_size - 1) // 2
-    # (5 * B * D, 1, H, W): the five local moments are filtered in one pass
-    stack = torch.cat([pred, target, pred * pred, target * target, pred * target])
-    stack = stack.reshape(5 * b * d, 1, h, w)
-    stack = stack.index_select(2, _reflect_index(h, pad, pred.device))
-    stack = stack.index_select(3, _reflect_index(w, pad, pred.device))
-    g = _gaussian_1d(kernel_size, sigma, pred.dtype, pred.device)
-    stack = F.conv2d(stack, g.view(1, 1, kernel_size, 1))
-    stack = F.conv2d(stack, g.view(1, 1, 1, kernel_size))
-    mu_p, mu_t, e_pp, e_tt, e_pt = stack.reshape(5, b, d, h, w).unbind(0)
+    # (5, B, D, H, W): the five local moments are filtered in one pass
+    stack = torch.stack([pred, target, pred * pred, target * target, pred * target])
+    blur_h = _blur_matrix(h, kernel_size, sigma, pred.dtype, pred.device)
+    blur_w = _blur_matrix(w, kernel_size, sigma, pred.dtype, pred.device)
+    stack = blur_h @ stack @ blur_w.T
+    mu_p, mu_t, e_pp, e_tt, e_pt = stack.unbind(0)
     c1 = (k1 * data_range) ** 2
     c2 = (k2 * data_range) ** 2
     mu_pp, mu_tt, mu_pt = mu_p * mu_p, mu_t * mu_t, mu_p * mu_t
