@@ -120,9 +120,9 @@ print(f"spatial correlation of the two target - standard z-maps: r = {r:.3f}")
 
 # %%
 # Even the measured map is weak: 10 targets in 70 frames of a 10x16x16 grid give
-# little power, so only scattered voxels pass |z| > 2. The synthesized map, from
+# little power, so only scattered voxels pass ``|z| > 2``. The synthesized map, from
 # a model trained for seconds, is close to noise: its spatial correlation with the
-# measured map above is near zero. Do not read its |z| values as effect sizes:
+# measured map above is near zero. Do not read its ``|z|`` values as effect sizes:
 # the synthesized run is almost constant, so its residual variance is tiny and
 # small, meaningless fluctuations can reach large z. With a trained model this is
 # the comparison to make: same events, same frames, same GLM, same mask.
