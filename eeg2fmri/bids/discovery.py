@@ -75,6 +75,12 @@ def _label(entities, keys=PAIR_ENTITIES):
     return "_".join(f"{k}-{entities[k]}" for k in keys if entities.get(k) is not None)
 
 
+def _pair_values(run):
+    """Short entity name -> value (or None) of a run's pairing entities."""
+    values = (run.subject, run.session, run.task, run.acquisition, run.run)
+    return dict(zip(PAIR_ENTITIES, values, strict=True))
+
+
 @dataclass(frozen=True)
 class _File:
     path: Path
@@ -124,27 +130,14 @@ class PairedRun:
     @property
     def entities(self):
         """The pairing entities with pybids long names, absent ones left out (dict)."""
-        values = dict(
-            zip(
-                _LONG.values(),
-                (self.subject, self.session, self.task, self.acquisition, self.run),
-                strict=False,
-            )
-        )
-        return {k: v for k, v in values.items() if v is not None}
+        return {
+            _LONG[k]: v for k, v in _pair_values(self).items() if v is not None
+        }
 
     @property
     def label(self):
         """BIDS basename prefix of the run, e.g. ``"sub-01_ses-1_task-rest_run-1"``."""
-        return _label(
-            dict(
-                zip(
-                    PAIR_ENTITIES,
-                    (self.subject, self.session, self.task, self.acquisition, self.run),
-                    strict=False,
-                )
-            )
-        )
+        return _label(_pair_values(self))
 
     @functools.cached_property
     def tr(self):
@@ -217,15 +210,7 @@ class UnpairedRun:
     @property
     def label(self):
         """BIDS basename prefix of the run."""
-        return _label(
-            dict(
-                zip(
-                    PAIR_ENTITIES,
-                    (self.subject, self.session, self.task, self.acquisition, self.run),
-                    strict=False,
-                )
-            )
-        )
+        return _label(_pair_values(self))
 
 
 @dataclass
