@@ -8,6 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import eeg2fmri
+from eeg2fmri._cli_help import write_cli_help
+
+# the CLI reference (cli.rst) includes the --help of every command, regenerated here
+write_cli_help(Path(__file__).resolve().parent)
 
 project = "eeg2fmri"
 author = "eeg2fmri developers"
@@ -39,4 +43,9 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme" if __import__("importlib").util.find_spec(
     "pydata_sphinx_theme") else "alabaster"
 html_title = f"eeg2fmri {release}"
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "study/results.rst",  # included by study.rst
+]

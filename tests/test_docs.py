@@ -1,0 +1,33 @@
+"""The documentation's generated parts are current."""
+
+from pathlib import Path
+
+import pytest
+
+from eeg2fmri._cli_help import cli_help_texts, write_cli_help
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.parametrize("name", sorted(cli_help_texts()))
+def test_committed_cli_help_matches_the_parsers(name):
+    committed = (DOCS / name).read_text(encoding="utf-8")
+    assert committed == cli_help_texts()[name], (
+        f"docs/{name} is stale; rebuild the docs or run "
+        "python -c 'from eeg2fmri._cli_help import write_cli_help; "
+        "write_cli_help(\"docs\")'"
+    )
+
+
+def test_write_cli_help_rewrites_only_changed_files(tmp_path):
+    write_cli_help(tmp_path)
+    texts = cli_help_texts()
+    assert {p.name for p in tmp_path.iterdir()} == set(texts)
+    stale = tmp_path / "cli_demo_help.txt"
+    stale.write_text("old", encoding="utf-8")
+    untouched = tmp_path / "cli_simulate_help.txt"
+    mtime = untouched.stat().st_mtime_ns
+    write_cli_help(tmp_path)
+    assert stale.read_text(encoding="utf-8") == texts["cli_demo_help.txt"]
+    assert untouched.stat().st_mtime_ns == mtime
+    assert "--participant-label" in texts["cli_eeg2fmri_help.txt"]
