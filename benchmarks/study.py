@@ -548,7 +548,23 @@ def paired_tests(per_subject, reference=REFERENCE_ROW):
                     if np.any(d != 0):
                         rec["wilcoxon_p"] = stats.wilcoxon(d).pvalue
                 out.append(rec)
-    return pd.DataFrame(out)
+    df = pd.DataFrame(out)
+    if not df.empty:
+        df["holm_p"] = df.groupby("dataset")["t_test_p"].transform(holm)
+    return df
+
+
+def holm(p_values):
+    """Holm-Bonferroni adjusted p-values (NaNs are left out and stay NaN)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 # ------------------------------------------------------------------------ output
@@ -582,6 +598,7 @@ TESTS_HEADER = [
     "n",
     "mean difference [95 % CI]",
     "t-test p",
+    "Holm p",
     "Wilcoxon p",
 ]
 
@@ -607,15 +624,12 @@ def summary_cells(summary, dataset):
 
 def tests_cells(tests, dataset):
     """Formatted cells of the paired-test table of one dataset."""
-    digits = {"ssim": 5, "psnr": 3, "r_network": 3, "r_brain": 4}
     rows = []
     for _, r in tests[tests["dataset"] == dataset].iterrows():
-        k = digits[r["metric"]]
         ci = (
-            f"{r['mean_difference']:+.{k}f} "
-            f"[{r['ci95_low']:+.{k}f}, {r['ci95_high']:+.{k}f}]"
+            f"{r['mean_difference']:+.3g} [{r['ci95_low']:+.3g}, {r['ci95_high']:+.3g}]"
             if np.isfinite(r["ci95_low"])
-            else _fmt_num(r["mean_difference"], f"+.{k}f")
+            else _fmt_num(r["mean_difference"], "+.3g")
         )
         rows.append(
             [
@@ -624,6 +638,7 @@ def tests_cells(tests, dataset):
                 str(r["n_subjects"]),
                 ci,
                 _fmt_num(r["t_test_p"], ".3g"),
+                _fmt_num(r["holm_p"], ".3g"),
                 _fmt_num(r["wilcoxon_p"], ".3g"),
             ]
         )
@@ -664,7 +679,9 @@ def violin_figure(per_volume, per_subject, dataset, rows, path):
         for r in rows
         if r in set(per_subject["row"][per_subject["dataset"] == dataset])
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(4 + 1.2 * len(rows) * 3, 4.2))
+    fig, axes = plt.subplots(
+        3, 1, figsize=(max(6.0, 1.5 + 0.75 * len(rows)), 10), sharex=True
+    )
     for ax, metric in zip(axes[:2], ("ssim", "psnr"), strict=True):
         sel = per_volume[
             (per_volume["dataset"] == dataset) & (per_volume["metric"] == metric)
@@ -684,8 +701,7 @@ def violin_figure(per_volume, per_subject, dataset, rows, path):
         ax.plot(np.full(len(d), i), d, "k.", ms=4)
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_title("temporal r (network voxels) per subject")
-    for ax in axes:
-        ax.set_xticks(range(1, len(rows) + 1), rows, rotation=35, ha="right")
+    axes[-1].set_xticks(range(1, len(rows) + 1), rows, rotation=35, ha="right")
     fig.suptitle(f"{dataset}: held-out participants")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -720,17 +736,35 @@ def versions():
 
 
 def _git_commit():
+    """HEAD's commit, with ``-dirty`` when the package or benchmarks are modified."""
     import subprocess
 
-    try:
+    def git(*cmd):
         return subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
+            ["git", "-C", str(REPO), *cmd], capture_output=True, text=True, check=True
         ).stdout.strip()
+
+    try:
+        dirty = git("status", "--porcelain", "--", "eeg2fmri", "benchmarks")
+        return git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def _training_run(out, this_run, n_trained):
+    """Provenance of the run that trained the fits.
+
+    A re-run that trains nothing (every fit cached) regenerates the tables; it keeps
+    the command, commit, date and timings of the previous ``study.json`` in ``out``.
+    """
+    previous = out / "study.json"
+    if n_trained == 0 and previous.is_file():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        return old.get("training_run") or {
+            key: old.get(key)
+            for key in ("command", "git_commit", "date", "timings_seconds")
+        }
+    return {**this_run, "fits_trained": n_trained}
 
 
 # -------------------------------------------------------------------------- main
@@ -784,6 +818,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     t_start = time.perf_counter()
+    commit = _git_commit()
     specs = QUICK_DATASETS if args.quick else STUDY_DATASETS
     epochs = 1 if args.quick else args.epochs
     work = args.work.resolve()
@@ -896,13 +931,21 @@ def main(argv=None):
             out / "figures" / f"study_{name}.png",
         )
     timings["total"] = time.perf_counter() - t_start
-    meta = {
-        "command": "python benchmarks/study.py "
-        + " ".join(
-            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    this_run = {
+        "command": shlex.join(
+            ["python", "benchmarks/study.py"]
+            + list(argv if argv is not None else sys.argv[1:])
         ),
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "timings_seconds": timings,
+    }
+    meta = {
+        **this_run,
+        "training_run": _training_run(out, this_run, len(todo)),
+        "sum_train_seconds": float(
+            sum(r["train_seconds"] for r in results if "best_epoch" in r)
+        ),
         "seed": args.seed,
         "dataset_seeds": {n: _dataset_seed(args.seed, n) for n in args.datasets},
         "epochs": epochs,
@@ -913,7 +956,6 @@ def main(argv=None):
         "ridge_bands_hz": RIDGE_BANDS,
         "ridge_alphas": RIDGE_ALPHAS,
         "versions": versions(),
-        "timings_seconds": timings,
         "best_epochs": {
             f"{r['preset']}/{r['row']}/{r['fold']}": r["best_epoch"]
             for r in results
@@ -927,15 +969,19 @@ def main(argv=None):
 
 
 def results_markdown(meta, summary, tests, args):
-    v = meta["versions"]
+    v, run = meta["versions"], meta["training_run"]
     parts = [
         "# Benchmark study: results",
         "",
         "Generated by `benchmarks/study.py`; do not edit by hand. Discussion: "
         "`docs/study.rst`.",
         "",
-        f"- Command: `{meta['command']}` (commit `{meta['git_commit']}`, "
-        f"{meta['date']})",
+        f"- Command: `{run['command']}` (commit `{run['git_commit']}`, "
+        f"{run['date']}): {run.get('fits_trained', 'all')} fits trained, "
+        f"{run['timings_seconds']['total'] / 60:.1f} min wall time; "
+        f"{meta['sum_train_seconds'] / 3600:.2f} h of training summed over fits.",
+        f"- Tables regenerated by `{meta['command']}` (commit `{meta['git_commit']}`, "
+        f"{meta['date']}).",
         f"- Seeds: study {meta['seed']}, datasets {meta['dataset_seeds']}; every fit "
         f"uses `random_state={meta['seed']}`.",
         f"- Training: {meta['epochs']} epochs, batch 16, validation on 20 % of the "
@@ -944,14 +990,14 @@ def results_markdown(meta, summary, tests, args):
         f"- Versions: Python {v['python']}, eeg2fmri {v['eeg2fmri']}, torch "
         f"{v['torch']}, numpy {v['numpy']}, scikit-learn {v['scikit-learn']}; "
         f"{v['cpu_count']} CPUs ({v['processor']}).",
-        f"- Wall time: {meta['timings_seconds']['total'] / 60:.1f} min.",
         "",
         "Scores are per held-out participant (mean ± std across participants), in "
         "the official units (each volume min-max scaled to [0, 1]). Temporal r is the "
         "voxel-wise correlation over the participant's test volumes, averaged over "
         "the simulated networks' voxels or over the brain. Differences are "
         f"`{REFERENCE_ROW}` minus the row: positive means `{REFERENCE_ROW}` scores "
-        "higher.",
+        "higher. Holm p: the t-test p-values adjusted for all comparisons and "
+        "metrics of the dataset (Holm-Bonferroni).",
     ]
     for name in args.datasets:
         parts += [

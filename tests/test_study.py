@@ -125,3 +125,9 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
         ]
     )
     assert pd.read_csv(out / "summary.tsv", sep="\t").equals(summary)
+
+
+def test_holm_adjustment_by_hand(study):
+    p = [0.01, 0.04, np.nan, 0.03, 0.2]
+    # sorted: 0.01*4=0.04, 0.03*3=0.09, 0.04*2=0.08 -> 0.09 (monotone), 0.2*1=0.2
+    np.testing.assert_allclose(study.holm(p), [0.04, 0.09, np.nan, 0.09, 0.2])
