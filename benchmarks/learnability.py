@@ -20,6 +20,7 @@ Writes ``benchmarks/results/learnability.json`` and ``learnability.md``
 
 import argparse
 import concurrent.futures
+import functools
 import importlib.util
 import multiprocessing
 import os
@@ -51,11 +52,25 @@ SIMULATION = dict(
 TEST_SUBJECT = "01"
 
 
+@functools.cache
 def _study():
+    """``benchmarks/study.py`` as a module (loaded once per process)."""
     spec = importlib.util.spec_from_file_location("study", HERE / "study.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _study_spec():
+    """The simulation above, described the way ``study.py``'s helpers expect."""
+    sim = SIMULATION
+    return _study().StudyDataset(
+        sim["preset"],
+        sim["n_subjects"],
+        sim["n_volumes"],
+        sim["n_channels"],
+        sim["bold_shape"],
+    )
 
 
 def _data(work):
@@ -70,7 +85,7 @@ def _data(work):
 
 def _network_mask(bids, ds):
     study = _study()
-    spec = study.StudyDataset("noddi", 6, 150, 32, (16, 32, 32))
+    spec = _study_spec()
     run_label = ds.provenance["run_label"][ds.groups == TEST_SUBJECT].iloc[0]
     return study.network_mask(spec, bids, run_label)
 
@@ -137,14 +152,12 @@ def references(work):
     )
     prov = ds.provenance[test]
     truth = study.truth_volumes(
-        study.StudyDataset("noddi", 6, 150, 32, (16, 32, 32)),
+        _study_spec(),
         bids,
         prov["run_label"].iloc[0],
         prov["volume_index"],
     )
-    flat = y_raw[test].reshape(int(test.sum()), -1)
-    lo, hi = flat.min(1), flat.max(1)
-    oracle = (truth - lo[:, None, None, None]) / (hi - lo)[:, None, None, None]
+    oracle = study.scale_volumes(truth, reference=y_raw[test])
     return {
         "ridge (band power)": _r_network(y[test], pred, mask),
         "oracle (noise-free BOLD)": _r_network(y[test], oracle, mask),

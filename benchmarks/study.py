@@ -215,13 +215,18 @@ def brain_mask(y_scaled):
 # ----------------------------------------------------------------------- scoring
 
 
-def scale_volumes(v):
-    """Per-volume min-max scaling to [0, 1] (the official target units)."""
+def scale_volumes(v, reference=None):
+    """Per-volume min-max scaling to [0, 1] (the official target units).
+
+    With ``reference`` (same shape), volume ``i`` of ``v`` is scaled with the min and
+    max of ``reference[i]``: the noise-free BOLD in the measured volume's units.
+    """
     v = np.asarray(v, dtype=np.float64)
-    flat = v.reshape(len(v), -1)
+    ref = v if reference is None else np.asarray(reference, dtype=np.float64)
+    flat = ref.reshape(len(ref), -1)
     lo = flat.min(axis=1)[:, None]
     span = np.maximum(flat.max(axis=1)[:, None] - lo, np.finfo(np.float64).tiny)
-    return ((flat - lo) / span).reshape(v.shape)
+    return ((v.reshape(len(v), -1) - lo) / span).reshape(v.shape)
 
 
 def score_subject(y_true, y_pred, net_mask):
@@ -435,15 +440,11 @@ def run_baselines(spec, work, fold, test_subjects, seed):
     # the noise-free volume in the measured volume's units: scaled with the measured
     # volume's own min and max (noise sets the minimum of the background)
     prov = ds.provenance[test]
-    measured = y_raw[test].reshape(len(y_test), -1)
-    lo = measured.min(axis=1)
-    span = np.maximum(measured.max(axis=1) - lo, np.finfo(np.float64).tiny)
     oracle = np.empty_like(y_test)
     for run_label in prov["run_label"].unique():
         sel = (prov["run_label"] == run_label).to_numpy()
         vols = truth_volumes(spec, bids, run_label, prov["volume_index"][sel])
-        shape = (-1,) + (1,) * (vols.ndim - 1)
-        oracle[sel] = (vols - lo[sel].reshape(shape)) / span[sel].reshape(shape)
+        oracle[sel] = scale_volumes(vols, reference=y_raw[test][sel])
     results["oracle (noise-free BOLD)"] = {
         "n_params": None,
         "train_seconds": None,

@@ -29,6 +29,11 @@ def test_scale_volumes_maps_each_volume_to_unit_range(study, rng):
     v2 = v.copy()
     v2[1] = 7 * v2[1] - 2
     np.testing.assert_allclose(study.scale_volumes(v2), s)
+    # with a reference, each volume takes the reference volume's min and max
+    scaled = study.scale_volumes(0.5 * v, reference=v)
+    lo = v.reshape(4, -1).min(1)[:, None, None, None]
+    hi = v.reshape(4, -1).max(1)[:, None, None, None]
+    np.testing.assert_allclose(scaled, (0.5 * v - lo) / (hi - lo))
 
 
 def test_paired_tests_match_a_hand_computed_t_interval(study):
@@ -70,20 +75,19 @@ def test_paired_tests_match_a_hand_computed_t_interval(study):
 @pytest.mark.slow
 def test_quick_study_writes_tables_and_figures(study, tmp_path):
     out = tmp_path / "out"
-    study.main(
-        [
-            "--quick",
-            "--datasets",
-            "noddi",
-            "--ablation-datasets",
-            "--jobs",
-            "1",
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-        ]
-    )
+    argv = [
+        "--quick",
+        "--datasets",
+        "noddi",
+        "--ablation-datasets",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+        "--work",
+        str(tmp_path / "work"),
+    ]
+    study.main(argv)
     summary = pd.read_csv(out / "summary.tsv", sep="\t")
     rows = set(summary["row"])
     assert rows == {
@@ -110,20 +114,7 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
     text = (out / "results.md").read_text()
     assert "## noddi" in text and "figures/study_noddi.png" in text
     # a re-run reuses every finished fit
-    study.main(
-        [
-            "--quick",
-            "--datasets",
-            "noddi",
-            "--ablation-datasets",
-            "--jobs",
-            "1",
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-        ]
-    )
+    study.main(argv)
     assert pd.read_csv(out / "summary.tsv", sep="\t").equals(summary)
 
 
