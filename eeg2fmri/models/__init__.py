@@ -7,13 +7,23 @@
 Every model maps ``(batch, n_context, n_channels, n_freqs)`` EEG spectra to
 ``(batch, D, H, W)`` volumes, has ``get_config()`` (JSON-serialisable) and is
 rebuilt by :func:`model_from_config`. Registered names: ``spec2vol`` (official
-configuration), ``spec2vol-small``, ``spec2vol-tiny``, ``e2fnet`` (official sizes),
-``e2fnet-small``, ``e2fnet-tiny``.
+configuration), ``spec2vol-small`` and ``spec2vol-tiny`` (with a
+:class:`GlobalBridge`), ``e2fnet`` (official sizes), ``e2fnet-small``,
+``e2fnet-tiny``. :func:`model_info` says which of them learn input-dependent targets
+(the overfitting check) and why the others do not.
 """
 
 from . import e2fnet as _e2fnet  # noqa: F401  (registers the presets)
 from . import spec2vol as _spec2vol  # noqa: F401
-from ._registry import create_model, list_models, model_from_config, register_model
+from ._registry import (
+    ModelInfo,
+    create_model,
+    list_models,
+    model_from_config,
+    model_info,
+    register_model,
+)
+from .bridge import GlobalBridge
 from .e2fnet import E2fNet
 from .spec2vol import Spec2Vol
 
@@ -22,6 +32,9 @@ __all__ = [
     "list_models",
     "model_from_config",
     "register_model",
+    "model_info",
+    "ModelInfo",
+    "GlobalBridge",
     "Spec2Vol",
     "E2fNet",
 ]

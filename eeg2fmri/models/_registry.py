@@ -11,13 +11,45 @@ import copy
 import difflib
 import fnmatch
 import json
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["register_model", "create_model", "list_models", "model_from_config"]
+__all__ = [
+    "ModelInfo",
+    "register_model",
+    "create_model",
+    "list_models",
+    "model_info",
+    "model_from_config",
+]
 
 #: registered name -> preset function
 _MODELS = {}
+#: registered name -> ModelInfo
+_INFO = {}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about a model besides how to build it.
+
+    Attributes
+    ----------
+    name : str
+        Registered name.
+    learns : bool
+        Whether the model claims to learn input-dependent targets: it passes the
+        overfitting check (:func:`eeg2fmri.diagnostics.overfit_check`: a few dozen
+        pairs with a noise-free target that depends on the EEG) within the step
+        budget of the test suite. Models kept for reproducing a paper may not.
+    note : str
+        Why a model does not learn (or what else to know), in one sentence.
+    """
+
+    name: str
+    learns: bool = True
+    note: str = ""
 
 
 def _canonical(name):
@@ -25,7 +57,7 @@ def _canonical(name):
     return str(name).strip().lower().replace("_", "-")
 
 
-def register_model(fn_or_name=None):
+def register_model(fn_or_name=None, *, learns=True, note=""):
     """Register a preset function under a model name (decorator).
 
     Use ``@register_model`` (the name is the function name with ``_`` turned into
@@ -37,6 +69,11 @@ def register_model(fn_or_name=None):
     ----------
     fn_or_name : callable or str, optional
         The preset function, or the name to register it under.
+    learns : bool, default=True
+        Whether the model claims to pass the overfitting check (see
+        :class:`ModelInfo`); the test suite holds every model that does to it.
+    note : str, default=""
+        Why it does not learn, or anything else to know (see :func:`model_info`).
 
     Returns
     -------
@@ -52,6 +89,7 @@ def register_model(fn_or_name=None):
                 f"{_MODELS[key].__module__}.{_MODELS[key].__name__}; choose another."
             )
         _MODELS[key] = fn
+        _INFO[key] = ModelInfo(key, bool(learns), str(note))
         return fn
 
     if callable(fn_or_name):
@@ -79,6 +117,22 @@ def list_models(pattern=None):
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatchcase(n, _canonical(pattern))]
     return names
+
+
+def model_info(name):
+    """What the registry knows about a model (see :class:`ModelInfo`).
+
+    Parameters
+    ----------
+    name : str
+        Registered name (case-insensitive; ``_`` works for ``-``).
+
+    Returns
+    -------
+    info : ModelInfo
+    """
+    key, _ = _lookup(name)
+    return _INFO[key]
 
 
 def _lookup(name):

@@ -171,6 +171,7 @@ class SpectrogramEncoder(nn.Module):
         Input channels (``n_context``, the past TR windows).
     dim : int, default=256
     n_blocks : int, default=2
+        0 builds the projection alone.
     n_heads : int, default=8
     conv_paths : sequence of str, default=("electrode", "frequency", "square")
     attention : bool, default=True
@@ -203,6 +204,22 @@ class SpectrogramEncoder(nn.Module):
             n_freqs = (n_freqs - 1) // 2 + 1
         return n_channels, n_freqs
 
+    def project(self, x):
+        """The projection alone: conv 3x3 + act, mixing the context windows.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_context, n_electrodes, n_freqs)
+
+        Returns
+        -------
+        Tensor of shape (batch, dim, n_electrodes, n_freqs)
+            In ``torch.channels_last`` memory format.
+        """
+        # channels-last keeps the channel LayerNorms and the per-row attention free
+        # of transposing copies; the convolutions run natively in this format
+        return self.proj(x.contiguous(memory_format=torch.channels_last))
+
     def forward(self, x):
         """Encode spectra.
 
@@ -216,7 +233,4 @@ class SpectrogramEncoder(nn.Module):
             ``n_freqs_out`` from :meth:`output_size` (the bins halved per block);
             in ``torch.channels_last`` memory format.
         """
-        # channels-last keeps the channel LayerNorms and the per-row attention free
-        # of transposing copies; the convolutions run natively in this format
-        x = x.contiguous(memory_format=torch.channels_last)
-        return self.blocks(self.proj(x))
+        return self.blocks(self.project(x))

@@ -29,9 +29,18 @@ resizes an axis that is larger; ``fit="resize"`` always resizes bilinearly.
 ``output_activation="sigmoid"`` squashes the output to [0, 1] (the official model
 returns raw values).
 
+Beyond the paper: ``bridge_latents=K > 0`` adds a :class:`~.bridge.GlobalBridge`
+from the projection's output (or, ``bridge_source="encoder"``, from the encoder's)
+to the output: K latent time courses with one learned spatial map each, added to the
+decoder's output. Without it the network does not learn the EEG-driven BOLD
+fluctuations (``docs/why_models_fail.rst``); with it, it does.
+
 Presets: ``spec2vol`` (official: 45,927,230 parameters for 64 electrodes, 249 bins,
-D=30), ``spec2vol-small`` (CPU-friendly), ``spec2vol-tiny`` (tests).
+D=30; no bridge), ``spec2vol-small`` (CPU-friendly, with the bridge),
+``spec2vol-tiny`` (tests, with the bridge).
 """
+
+import torch
 
 from ..ops import BACKENDS as SCAN_BACKENDS
 from ._registry import register_model
@@ -43,6 +52,7 @@ from .blocks import (
     round_up_grid,
     to_tuple,
 )
+from .bridge import GlobalBridge
 from .encoder import CONV_PATHS, SpectrogramEncoder
 from .unet import ConvUNet
 from .vmunet import VMUNet
@@ -76,8 +86,10 @@ class Spec2Vol(Eeg2fmriModel):
         multi-scale part.
     attention : bool, default=True
         Keep the frequency self-attention (ablation).
-    decoder : {"vmunet", "unet"}, default="vmunet"
-        VM-UNet (official) or a standard conv U-Net (ablation) with widths ``dims``.
+    decoder : {"vmunet", "unet", "none"}, default="vmunet"
+        VM-UNet (official), a standard conv U-Net (ablation) with widths ``dims``, or
+        none (ablation: the bridge alone, on the projection; needs
+        ``bridge_latents > 0``, and the MD-TF-CAE blocks are not built).
     dims : sequence of int, default=(96, 192, 384, 768)
         Decoder widths per stage.
     depths : sequence of int, default=(2, 2, 9, 2)
@@ -96,6 +108,14 @@ class Spec2Vol(Eeg2fmriModel):
         None returns raw values (official).
     scan_backend : str, default="auto"
         Selective-scan backend (:func:`eeg2fmri.ops.selective_scan`).
+    bridge_latents : int, default=0
+        0: no bridge (official). K > 0: add a :class:`~.bridge.GlobalBridge` with K
+        latent time courses and learned spatial maps to the output.
+    bridge_bands : int, default=32
+        Learned frequency bands of the bridge's pooling.
+    bridge_source : {"projection", "encoder"}, default="projection"
+        Features the bridge reads: the projection's output (electrodes x all bins,
+        before the MD-TF-CAE blocks) or the encoder's output.
     """
 
     name = "spec2vol"
@@ -122,6 +142,9 @@ class Spec2Vol(Eeg2fmriModel):
         fit="pad",
         output_activation=None,
         scan_backend="auto",
+        bridge_latents=0,
+        bridge_bands=32,
+        bridge_source="projection",
     ):
         super().__init__()
         conv_paths = to_tuple(conv_paths, "conv_paths", kind=str, allow_empty=True)
@@ -142,10 +165,19 @@ class Spec2Vol(Eeg2fmriModel):
             raise ValueError(
                 f"hidden_dim={hidden_dim} must be divisible by n_heads={n_heads}."
             )
-        check_choice(decoder, "decoder", ("vmunet", "unet"))
+        check_choice(decoder, "decoder", ("vmunet", "unet", "none"))
+        if decoder == "none" and not bridge_latents:
+            raise ValueError(
+                "decoder='none' needs a bridge (bridge_latents > 0): without a decoder "
+                "the bridge is the only path to the output."
+            )
         check_choice(fit, "fit", ("pad", "resize"))
         check_choice(scan_backend, "scan_backend", SCAN_BACKENDS)
         check_choice(output_activation, "output_activation", (None, "sigmoid"))
+        if bridge_latents:
+            check_positive_int(bridge_latents, "bridge_latents")
+            check_positive_int(bridge_bands, "bridge_bands")
+        check_choice(bridge_source, "bridge_source", ("projection", "encoder"))
         if not 0.0 <= drop_path_rate < 1.0:
             raise ValueError(
                 f"drop_path_rate must be in [0, 1); got {drop_path_rate!r}."
@@ -154,10 +186,18 @@ class Spec2Vol(Eeg2fmriModel):
         self.fit = fit
         self.output_activation = output_activation
         self.encoder = SpectrogramEncoder(
-            n_context, hidden_dim, n_blocks, n_heads, conv_paths, bool(attention)
+            n_context,
+            hidden_dim,
+            0 if decoder == "none" else n_blocks,
+            n_heads,
+            conv_paths,
+            bool(attention),
         )
         n_slices = self.out_shape[0]
-        if decoder == "vmunet":
+        if decoder == "none":
+            self.decoder = None
+            bridge_source = "projection"
+        elif decoder == "vmunet":
             self.decoder = VMUNet(
                 hidden_dim,
                 n_slices,
@@ -171,7 +211,23 @@ class Spec2Vol(Eeg2fmriModel):
             )
         else:
             self.decoder = ConvUNet(hidden_dim, n_slices, dims)
-        self.grid = round_up_grid(self.out_shape[1:], self.decoder.grid_multiple)
+        multiple = 1 if self.decoder is None else self.decoder.grid_multiple
+        self.grid = round_up_grid(self.out_shape[1:], multiple)
+        self.bridge_source = bridge_source
+        self.bridge = None
+        if bridge_latents:
+            if bridge_source == "projection":
+                bridge_freqs = n_freqs
+            else:
+                bridge_freqs = self.encoder.output_size(n_channels, n_freqs)[1]
+            self.bridge = GlobalBridge(
+                hidden_dim,
+                n_channels,
+                bridge_freqs,
+                self.out_shape,
+                n_latents=bridge_latents,
+                n_bands=bridge_bands,
+            )
 
     def forward_features(self, x):
         """Encode and place on the decoder grid.
@@ -201,6 +257,51 @@ class Spec2Vol(Eeg2fmriModel):
         y = self.decoder(feats)[:, :, :h, :w]
         return y.sigmoid() if self.output_activation == "sigmoid" else y
 
+    def forward(self, x):
+        """Synthesize volumes from EEG spectra.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_context, n_channels, n_freqs)
+
+        Returns
+        -------
+        Tensor of shape (batch, D, H, W)
+            The decoder's output plus, with a bridge, the bridge's (the sigmoid of
+            ``output_activation`` applies to the sum).
+        """
+        self.check_input(x)
+        projected = self.encoder.project(x)
+        if self.decoder is None:
+            y = self.bridge(projected)
+            return y.sigmoid() if self.output_activation == "sigmoid" else y
+        encoded = self.encoder.blocks(projected)
+        if self.bridge is None:
+            return self.forward_head(fit_to_grid(encoded, self.grid, self.fit))
+        _, h, w = self.out_shape
+        y = self.decoder(fit_to_grid(encoded, self.grid, self.fit))[:, :, :h, :w]
+        source = projected if self.bridge_source == "projection" else encoded
+        y = y + self.bridge(source)
+        return y.sigmoid() if self.output_activation == "sigmoid" else y
+
+    def output_layer(self):
+        """The decoder's last layer (the 1x1 conv that produces the slices), or None."""
+        if self.decoder is None:
+            return None
+        return getattr(self.decoder, "final_conv", None) or self.decoder.head
+
+    @torch.no_grad()
+    def zero_output_(self):
+        """Make the network output exactly 0: zero the decoder's last layer (and the
+        bridge's maps). Used to start training from the mean-volume baseline."""
+        layer = self.output_layer()
+        if layer is not None:
+            layer.weight.zero_()
+            if layer.bias is not None:
+                layer.bias.zero_()
+        if self.bridge is not None:
+            self.bridge.zero_output_()
+
 
 def _create_spec2vol(name, defaults, overrides):
     model = Spec2Vol(**{**defaults, **overrides})
@@ -208,26 +309,33 @@ def _create_spec2vol(name, defaults, overrides):
     return model
 
 
-@register_model("spec2vol")
+_OFFICIAL_NOTE = (
+    "official topology, kept to reproduce the paper: it can fit a few dozen pairs, "
+    "but without a bridge it does not learn the EEG-driven fluctuations of held-out "
+    "participants (docs/why_models_fail.rst)"
+)
+
+
+@register_model("spec2vol", note=_OFFICIAL_NOTE)
 def spec2vol(**kwargs):
     """Official Spec2VolCAMU-Net: N=256, 8 heads, VM-UNet 96..768, 2-2-9-2 / 2-9-2-2.
 
     45,927,230 parameters for D=30 (45,927,280 for D=32), for any electrode and bin
-    count (the encoder is convolutional/attention only).
+    count (the encoder is convolutional/attention only). No bridge.
     """
     return _create_spec2vol("spec2vol", {}, kwargs)
 
 
 @register_model("spec2vol-small")
 def spec2vol_small(**kwargs):
-    """Same architecture, narrow and shallow for CPU training (about 0.83 M parameters).
+    """Same architecture, narrow and shallow for CPU training, plus a global bridge.
 
     N=16 with one attention head (head size 16: on CPU the attention over 249 bins
     costs per head, and heads of size 8 are slower than one of size 16), VM-UNet
     widths 16/32/64/128, depths 1-1-3-1 / 1-3-1-1 (the official deep third stage,
-    scaled down). Forward+backward of a batch of 16 at the noddi shape measured
-    1.2 s on one core and 0.9 s (best run) on two busy shared cores
-    (``benchmarks/bench_models.py``); the encoder's attention is about 40 % of it.
+    scaled down), and a :class:`~.bridge.GlobalBridge` from the projection with 8
+    latent time courses over 32 learned bands (``bridge_latents=0`` removes it).
+    Timings and memory: ``benchmarks/bench_models.py``.
     """
     defaults = dict(
         hidden_dim=16,
@@ -236,13 +344,15 @@ def spec2vol_small(**kwargs):
         depths=(1, 1, 3, 1),
         depths_decoder=(1, 3, 1, 1),
         drop_path_rate=0.1,
+        bridge_latents=8,
+        bridge_bands=32,
     )
     return _create_spec2vol("spec2vol-small", defaults, kwargs)
 
 
 @register_model("spec2vol-tiny")
 def spec2vol_tiny(**kwargs):
-    """A few thousand parameters, two decoder stages: for tests on tiny shapes."""
+    """A few thousand parameters, two decoder stages and a bridge: for tests."""
     defaults = dict(
         hidden_dim=16,
         n_heads=2,
@@ -251,5 +361,7 @@ def spec2vol_tiny(**kwargs):
         depths_decoder=(1, 1),
         d_state=4,
         drop_path_rate=0.1,
+        bridge_latents=4,
+        bridge_bands=8,
     )
     return _create_spec2vol("spec2vol-tiny", defaults, kwargs)
