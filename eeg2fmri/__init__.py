@@ -10,6 +10,10 @@ Subpackages, by what you do with them:
 - ``eeg2fmri.ops``: the selective scan used by the VM-UNet decoder.
 - ``eeg2fmri.losses`` / ``eeg2fmri.metrics``: SSIM, PSNR, temporal correlation.
 - ``eeg2fmri.estimator``: :class:`Spec2VolEstimator`, a scikit-learn estimator.
+- ``eeg2fmri.linear``: :class:`BandPowerRidge` and :class:`ReducedRankRidge`, the
+  linear encoding baselines.
+- ``eeg2fmri.diagnostics``: :func:`overfit_check` and gradient norms, to run before a
+  long training.
 - ``eeg2fmri.reports``: figures and HTML reports.
 
 Public names are imported lazily so that ``import eeg2fmri`` stays fast and has no
@@ -59,17 +63,28 @@ _LAZY = {
     "list_models": "eeg2fmri.models",
     "model_from_config": "eeg2fmri.models",
     "register_model": "eeg2fmri.models",
+    "model_info": "eeg2fmri.models",
     "selective_scan": "eeg2fmri.ops",
     # losses and metrics
     "HybridLoss": "eeg2fmri.losses",
     "SSIMLoss": "eeg2fmri.losses",
+    "make_loss": "eeg2fmri.losses",
+    "CorrelationLoss": "eeg2fmri.losses",
     "ssim_per_volume": "eeg2fmri.metrics",
+    "mean_temporal_correlation": "eeg2fmri.metrics",
     "psnr_per_volume": "eeg2fmri.metrics",
     "temporal_correlation": "eeg2fmri.metrics",
     "SCORERS": "eeg2fmri.metrics",
     # estimator
     "Spec2VolEstimator": "eeg2fmri.estimator",
     "MeanVolumeRegressor": "eeg2fmri.estimator",
+    "BandPowerRidge": "eeg2fmri.linear",
+    "ReducedRankRidge": "eeg2fmri.linear",
+    "load_model": "eeg2fmri._persistence",
+    # diagnostics
+    "overfit_check": "eeg2fmri.diagnostics",
+    "planted_target": "eeg2fmri.diagnostics",
+    "gradient_norms": "eeg2fmri.diagnostics",
     # reports
     "ParticipantReport": "eeg2fmri.reports",
     "write_group_report": "eeg2fmri.reports",

@@ -1,13 +1,17 @@
 """Saving and loading fitted estimators: safetensors weights + one JSON description.
 
 Nothing is unpickled: the JSON holds the parameters, the model configuration, the
-scaling statistics, the training history and a format marker; the safetensors file
-holds the tensors (and the same marker in its metadata): the network weights as
-``model.<name>``, and the target offset of ``Spec2VolEstimator(target_offset='mean')``
-as ``target_mean`` (absent when no offset is applied). Files without the marker are
-refused with :class:`~eeg2fmri.exceptions.ModelFileError`. Files written before the
-``target_offset`` parameter existed load with ``target_offset=None`` (raw outputs, as
-they were trained).
+scalar scaling statistics, the training history and a format marker; the safetensors
+file holds the tensors (and the same marker in its metadata): the network weights as
+``model.<name>``, the target offset of ``Spec2VolEstimator(target_offset='mean')`` as
+``target_mean`` (absent when no offset is applied), and the array statistics of the
+scalings as ``input.mean``/``input.std`` and ``target.location``/``target.scale``.
+Files without the marker are refused with
+:class:`~eeg2fmri.exceptions.ModelFileError`.
+
+Format version 1 (before the input and target scalings became parameters) loads with
+the scalings it was trained with: global min-max inputs, and per-volume or run
+min-max targets.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -23,10 +27,16 @@ from ._utils.logging import logger
 from ._version import __version__
 from .exceptions import ModelFileError
 
-__all__ = ["save_estimator", "load_estimator", "module_state", "module_from_state"]
+__all__ = [
+    "save_estimator",
+    "load_estimator",
+    "load_model",
+    "module_state",
+    "module_from_state",
+]
 
 FORMAT = "eeg2fmri-estimator"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WEIGHTS_NAME = "weights.safetensors"
 JSON_NAME = "estimator.json"
 
@@ -36,10 +46,7 @@ _FITTED = {
         "input_shape_",
         "output_shape_",
         "n_features_in_",
-        "eeg_min_",
-        "eeg_max_",
-        "target_min_",
-        "target_max_",
+        "run_source_",
         "history_",
         "best_epoch_",
         "validation_groups_",
@@ -50,10 +57,15 @@ _FITTED = {
         "input_shape_",
         "output_shape_",
         "n_features_in_",
-        "target_min_",
-        "target_max_",
         "_y_ndim",
     ],
+}
+#: array statistics of the scalings: (attribute, field) -> safetensors key
+_SCALING_TENSORS = {
+    ("input_scaler_", "mean"): "input.mean",
+    ("input_scaler_", "std"): "input.std",
+    ("target_scaler_", "location"): "target.location",
+    ("target_scaler_", "scale"): "target.scale",
 }
 _TUPLES = ("input_shape_", "output_shape_", "input_shape", "output_shape")
 
@@ -126,6 +138,13 @@ def save_estimator(est, path):
             "random_state %r is not JSON-serialisable; saved as None",
             params["random_state"],
         )
+    scalings = {}
+    for attr in ("input_scaler_", "target_scaler_"):
+        scaling = getattr(est, attr, None)
+        if scaling is not None:
+            scalings[attr] = {
+                "method": scaling.method, "lo": scaling.lo, "hi": scaling.hi
+            }
     if cls == "Spec2VolEstimator":
         tensors = {
             f"model.{k}": v.detach().to("cpu").contiguous().clone()
@@ -142,6 +161,10 @@ def save_estimator(est, path):
             "mean_volume": torch.from_numpy(np.ascontiguousarray(est.mean_volume_))
         }
         model_config = None
+    for (attr, name), key in _SCALING_TENSORS.items():
+        value = getattr(getattr(est, attr, None), name, None)
+        if value is not None:
+            tensors[key] = torch.from_numpy(np.ascontiguousarray(value, np.float32))
     description = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -150,6 +173,7 @@ def save_estimator(est, path):
         "params": _jsonable(params),
         "model_config": _jsonable(model_config),
         "fitted": {k: _jsonable(getattr(est, k, None)) for k in _FITTED[cls]},
+        "scalings": _jsonable(scalings),
         "feature_names_in": _jsonable(getattr(est, "feature_names_in_", None)),
         "feature_params": _jsonable(getattr(est, "feature_params_", None)),
         "weights_file": weights_path.name,
@@ -169,8 +193,8 @@ def save_estimator(est, path):
 def _read_description(json_path):
     if not json_path.is_file():
         raise ModelFileError(
-            f"Model file {json_path} not found; expected the JSON written by "
-            "Spec2VolEstimator.save next to its .safetensors weights."
+            f"Model file {json_path} not found; expected the JSON written by an "
+            "estimator's save() next to its .safetensors weights."
         )
     try:
         desc = json.loads(json_path.read_text(encoding="utf-8"))
@@ -215,6 +239,55 @@ def _read_tensors(weights_path):
         ) from exc
 
 
+def _params_v1(cls_name, params):
+    """Parameters of a format-1 file, completed with the recipe it was trained with."""
+    params = dict(params)
+    params.setdefault("target_scaling", "volume")
+    if cls_name == "Spec2VolEstimator":
+        params.setdefault("target_offset", None)  # files from before the parameter
+        params.update(
+            input_scaling="minmax",
+            loss="hybrid",
+            lr_schedule="cosine-restarts",
+            warmup_steps=0,
+            selection="ssim",
+        )
+    return params
+
+
+def _restore_scalings(est, desc, tensors, version, weights_path):
+    from ._scaling import InputScaling, TargetScaling
+
+    if version < 2:
+        fitted = desc.get("fitted") or {}
+        if "eeg_min_" in fitted:
+            est.input_scaler_ = InputScaling(
+                "minmax", lo=fitted["eeg_min_"], hi=fitted["eeg_max_"]
+            )
+        est.target_scaler_ = TargetScaling(
+            est.target_scaling, lo=fitted.get("target_min_"),
+            hi=fitted.get("target_max_"),
+        )
+        return
+    for attr, cls in (("input_scaler_", InputScaling), ("target_scaler_",
+                                                        TargetScaling)):
+        info = (desc.get("scalings") or {}).get(attr)
+        if info is None:
+            continue
+        arrays = {
+            name: tensors[key].numpy()
+            for (a, name), key in _SCALING_TENSORS.items()
+            if a == attr and key in tensors
+        }
+        try:
+            setattr(est, attr, cls(info["method"], lo=info.get("lo"),
+                                   hi=info.get("hi"), **arrays))
+        except (KeyError, TypeError) as exc:
+            raise ModelFileError(
+                f"Weights file {weights_path}: unreadable {attr} ({exc})."
+            ) from exc
+
+
 def load_estimator(path, expected=None):
     """Load an estimator written by :func:`save_estimator`."""
     from . import estimator as estimator_module
@@ -239,8 +312,9 @@ def load_estimator(path, expected=None):
     for k in _TUPLES:
         if params.get(k) is not None:
             params[k] = tuple(params[k])
-    if cls_name == "Spec2VolEstimator":
-        params.setdefault("target_offset", None)  # files from before the parameter
+    version = desc.get("format_version", 1)
+    if version < 2:
+        params = _params_v1(cls_name, params)
     try:
         est = cls(**params)
     except TypeError as exc:
@@ -257,6 +331,7 @@ def load_estimator(path, expected=None):
         est.feature_names_in_ = np.asarray(desc["feature_names_in"], dtype=object)
     if desc.get("feature_params") is not None:
         est.feature_params_ = desc["feature_params"]
+    _restore_scalings(est, desc, tensors, version, weights_path)
     if cls_name == "Spec2VolEstimator":
         from .models import model_from_config
 
@@ -292,3 +367,50 @@ def load_estimator(path, expected=None):
             raise ModelFileError(f"Weights file {weights_path} has no 'mean_volume'.")
         est.mean_volume_ = tensors["mean_volume"].numpy()
     return est
+
+
+#: class name in a model file -> (module, class)
+_LOADERS = {
+    "Spec2VolEstimator": ("eeg2fmri.estimator", "Spec2VolEstimator"),
+    "MeanVolumeRegressor": ("eeg2fmri.estimator", "MeanVolumeRegressor"),
+    "BandPowerRidge": ("eeg2fmri.linear", "BandPowerRidge"),
+    "ReducedRankRidge": ("eeg2fmri.linear", "ReducedRankRidge"),
+}
+
+
+def load_model(path):
+    """Load any model file written by eeg2fmri (``.save`` of an estimator).
+
+    Reads the class named in the JSON description and loads the file with that
+    class's ``load``; nothing is unpickled.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory, the ``.safetensors`` file or the JSON file.
+
+    Returns
+    -------
+    estimator : Spec2VolEstimator, MeanVolumeRegressor, BandPowerRidge or \
+ReducedRankRidge
+
+    Raises
+    ------
+    eeg2fmri.exceptions.ModelFileError
+        If the files are missing, were not written by eeg2fmri or are corrupt.
+    """
+    import importlib
+
+    _, json_path = _paths(path)
+    desc = _read_description(json_path)
+    name = desc.get("class")
+    if name not in _LOADERS:
+        raise ModelFileError(
+            f"Model file {json_path} describes a {name!r}; expected one of "
+            f"{sorted(_LOADERS)}."
+        )
+    module, attr = _LOADERS[name]
+    cls = getattr(importlib.import_module(module), attr)
+    if name in _FITTED:
+        return load_estimator(path, expected=cls)
+    return cls.load(path)

@@ -12,6 +12,12 @@ network learns the residual: its outputs plus the offset are compared with the t
 in the loss and the validation, and :func:`predict_batches` adds the offset too. The
 offset is a fixed array outside the network, so the model, its state dict, DDP and the
 checkpoints are unchanged.
+
+The learning rate follows :func:`lr_factor` (linear warm-up, then constant, one cosine
+decay or cosine with warm restarts), stepped per batch. After each epoch the model is
+scored on the validation rows (loss, voxel-wise temporal r, SSIM and PSNR in the
+paper's per-volume [0, 1] units); the epoch with the best ``TrainConfig.selection``
+score is kept. The first steps give an estimate of the training time, which is logged.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -29,13 +35,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._scaling import scale_inputs, scale_targets
+from ._scaling import InputScaling, TargetScaling, per_volume_minmax
 from ._utils.io import atomic_path, write_json_atomic
 from ._utils.logging import logger
 from .exceptions import ModelFileError
-from .losses import HybridLoss, ssim
+from .losses import make_loss, ssim
 
-__all__ = ["resolve_device", "TrainConfig", "train_model", "predict_batches"]
+__all__ = [
+    "resolve_device",
+    "TrainConfig",
+    "train_model",
+    "predict_batches",
+    "lr_factor",
+    "LR_SCHEDULES",
+    "SELECTIONS",
+]
+
+#: Learning-rate schedules (see :func:`lr_factor`).
+LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
+#: Validation scores the best epoch can be selected on.
+SELECTIONS = ("temporal_r", "ssim", "psnr", "loss")
 
 CHECKPOINT_FORMAT = "eeg2fmri-checkpoint"
 
@@ -67,20 +86,54 @@ def epoch_batches(indices, batch_size, seed, epoch, shuffle=True):
     return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
 
 
-def gather(X, y, idx, cfg):
+def gather(X, y, idx, cfg, raw=False):
     """Read rows ``idx`` of X (and y) and scale them to float32 model units.
 
     Rows are read in increasing order (memory-map friendly); X and y stay aligned.
+    With ``raw=True`` the unscaled targets are returned too: ``(xb, yb, y_raw)``.
     """
     idx = np.sort(np.asarray(idx))
-    xb = scale_inputs(
-        np.asarray(X[idx]).reshape(len(idx), *cfg.input_shape), cfg.eeg_min, cfg.eeg_max
-    )
+    xb = cfg.input_scaling(np.asarray(X[idx]).reshape(len(idx), *cfg.input_shape))
     if y is None:
         return xb, None
-    yb = np.asarray(y[idx]).reshape(len(idx), *cfg.output_shape)
-    yb = scale_targets(yb, cfg.target_scaling, cfg.target_min, cfg.target_max)
-    return xb, yb
+    y_raw = np.asarray(y[idx], dtype=np.float32).reshape(len(idx), *cfg.output_shape)
+    yb = cfg.target.to_model(y_raw, rows=idx)
+    return (xb, yb, y_raw) if raw else (xb, yb)
+
+
+def lr_factor(step, *, schedule, total_steps, steps_per_epoch, warmup_steps=0,
+              restart_epochs=10):
+    """Multiplier of the peak learning rate at optimisation step ``step`` (0-based).
+
+    Parameters
+    ----------
+    step : int
+        Steps taken so far.
+    schedule : {'cosine', 'cosine-restarts', 'constant'}
+        ``'cosine'``: one cosine decay from 1 to 0 over ``total_steps``;
+        ``'cosine-restarts'``: cosine decay restarted every ``restart_epochs`` epochs
+        (the official schedule); ``'constant'``: 1.
+    total_steps, steps_per_epoch : int
+    warmup_steps : int, default=0
+        Linear warm-up from ``1 / w`` to 1 over the first ``w`` steps, multiplied with
+        the schedule, where ``w = min(warmup_steps, total_steps // 10)`` (a warm-up
+        never takes more than a tenth of a fit).
+    restart_epochs : int, default=10
+
+    Returns
+    -------
+    factor : float
+    """
+    warmup = min(warmup_steps, total_steps // 10)
+    warm = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+    if schedule == "constant":
+        return warm
+    if schedule == "cosine":
+        progress = min(step, total_steps) / max(total_steps, 1)
+    else:
+        period = max(restart_epochs * steps_per_epoch, 1)
+        progress = (step % period) / period
+    return warm * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass
@@ -89,18 +142,19 @@ class TrainConfig:
 
     input_shape: tuple
     output_shape: tuple
-    eeg_min: float
-    eeg_max: float
-    target_scaling: str
-    target_min: float | None
-    target_max: float | None
+    input_scaling: InputScaling
+    target: TargetScaling
     epochs: int
     batch_size: int
     lr: float
     weight_decay: float
+    loss: str
     lambda_ssim: float
+    lr_schedule: str
+    warmup_steps: int
     restart_epochs: int
     grad_clip: float | None
+    selection: str
     early_stopping: bool
     n_iter_no_change: int
     seed: int
@@ -287,25 +341,124 @@ class _CheckpointStore:
 # ------------------------------------------------------------------------------- loop
 
 
-def _validate(model, X, y, val_idx, cfg, dist_ctx, offset=None):
-    """Mean validation SSIM and PSNR (model units), sharded across ranks."""
+class _CorrelationSums:
+    """Running sums for the voxel-wise correlation of predictions with targets."""
+
+    def __init__(self):
+        self.n = 0
+        self.sums = None  # (5, V): p, t, p*p, t*t, p*t
+
+    def add(self, pred, target):
+        p = pred.reshape(len(pred), -1).double()
+        t = target.reshape(len(target), -1).double()
+        batch = torch.stack(
+            [p.sum(0), t.sum(0), (p * p).sum(0), (t * t).sum(0), (p * t).sum(0)]
+        )
+        self.sums = batch if self.sums is None else self.sums + batch
+        self.n += len(pred)
+
+    def mean_r(self):
+        """Mean r over the voxels where both sides vary (nan when none do)."""
+        if self.sums is None or self.n < 2:
+            return math.nan
+        sp, st, spp, stt, spt = self.sums
+        n = self.n
+        cov = spt - sp * st / n
+        vp = spp - sp * sp / n
+        vt = stt - st * st / n
+        tiny = 1e-12 * (1.0 + vt.abs().max())
+        ok = (vp > tiny) & (vt > tiny)
+        if not bool(ok.any()):
+            return 0.0 if bool((vt > tiny).any()) else math.nan
+        scale = torch.sqrt(vp.clamp_min(1e-300) * vt.clamp_min(1e-300))
+        r = torch.where(ok, cov / scale, torch.zeros_like(cov))
+        # voxels with varying targets count; a constant prediction scores 0 there
+        return float(r[vt > tiny].mean())
+
+
+def _paper_units(pred_model, y_raw, cfg):
+    """(prediction, target) in the paper's units: each volume min-max to [0, 1].
+
+    With ``target_scaling='volume'`` the model already predicts in these units; other
+    scalings are mapped back to intensities first, then scaled per volume.
+    """
+    target = per_volume_minmax(y_raw)
+    if cfg.target.method == "volume":
+        return pred_model, target
+    return per_volume_minmax(cfg.target.to_prediction(pred_model)), target
+
+
+def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None):
+    """Validation loss, temporal r, SSIM and PSNR, sharded across ranks."""
     model.eval()
     local = val_idx[dist_ctx.rank :: dist_ctx.world_size]
-    sums = [0.0, 0.0, 0.0]
+    sums = [0.0, 0.0, 0.0, 0.0]  # loss * n, ssim, psnr, n
+    corr = _CorrelationSums()
     with torch.no_grad():
         for start in range(0, len(local), cfg.batch_size):
-            xb, yb = gather(X, y, local[start : start + cfg.batch_size], cfg)
+            xb, yb, y_raw = gather(
+                X, y, local[start : start + cfg.batch_size], cfg, raw=True
+            )
             pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset)
             target = torch.from_numpy(yb).to(cfg.device)
-            s = ssim(pred, target, reduction="none")
-            mse = ((pred - target) ** 2).reshape(len(pred), -1).mean(1).double()
+            sums[0] += float(loss_fn(pred, target)) * len(pred)
+            corr.add(pred, target)
+            p_paper, t_paper = _paper_units(pred.cpu().float().numpy(), y_raw, cfg)
+            p_paper = torch.from_numpy(np.ascontiguousarray(p_paper, np.float32))
+            t_paper = torch.from_numpy(t_paper)
+            s = ssim(p_paper, t_paper, reduction="none")
+            mse = ((p_paper - t_paper) ** 2).reshape(len(pred), -1).mean(1).double()
             psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-12))
-            sums[0] += float(s.sum())
-            sums[1] += float(psnr.sum())
-            sums[2] += len(pred)
+            sums[1] += float(s.sum())
+            sums[2] += float(psnr.sum())
+            sums[3] += len(pred)
     sums = _all_reduce_sum(sums, dist_ctx, cfg.device)
+    if dist_ctx.active:
+        n_sums = _all_reduce_sum([float(corr.n)], dist_ctx, cfg.device)
+        import torch.distributed as dist
+
+        if corr.sums is not None:
+            dist.all_reduce(corr.sums)
+        corr.n = int(n_sums[0])
     model.train()
-    return sums[0] / sums[2], sums[1] / sums[2]
+    n = max(sums[3], 1)
+    return {
+        "val_loss": sums[0] / n,
+        "val_temporal_r": corr.mean_r(),
+        "val_ssim": sums[1] / n,
+        "val_psnr": sums[2] / n,
+    }
+
+
+def _selection_score(record, selection):
+    """Score of an epoch for model selection (higher is better)."""
+    value = record[f"val_{selection}"]
+    if value is None or not math.isfinite(value):
+        return -math.inf
+    return -value if selection == "loss" else value
+
+
+def _log_time_estimate(seconds, steps_done, steps_total, epochs_left):
+    per_step = seconds / max(steps_done, 1)
+    remaining = per_step * steps_total
+    logger.info(
+        "training time estimate: %.2f s per step x %d steps (%d epochs) = %s "
+        "(validation not included)",
+        per_step,
+        steps_total,
+        epochs_left,
+        _human_duration(remaining),
+    )
+
+
+def _human_duration(seconds):
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def train_model(model, X, y, train_idx, val_idx, cfg):
@@ -328,10 +481,18 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        optimizer, T_0=cfg.restart_epochs
+    steps_per_epoch = _steps_per_epoch(len(train_idx), cfg.batch_size, dist_ctx)
+    schedule = dict(
+        schedule=cfg.lr_schedule,
+        total_steps=steps_per_epoch * cfg.epochs,
+        steps_per_epoch=steps_per_epoch,
+        warmup_steps=cfg.warmup_steps,
+        restart_epochs=cfg.restart_epochs,
     )
-    loss_fn = HybridLoss(cfg.lambda_ssim)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, **schedule)
+    )
+    loss_fn = make_loss(cfg.loss, cfg.lambda_ssim)
     offset = _offset_tensor(cfg, device)
     history, best_epoch, best_score, best_state = [], 0, -math.inf, None
     start_epoch = 0
@@ -362,6 +523,8 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
         )
     has_val = len(val_idx) > 0
     show_bar = cfg.verbose > 0 and dist_ctx.is_main and sys.stderr.isatty()
+    estimate_at = min(5, max(steps_per_epoch * (cfg.epochs - start_epoch) - 1, 1))
+    steps_done, t_first = 0, None
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
         if (
@@ -393,9 +556,18 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            scheduler.step(epoch + (i + 1) / len(batches))
+            scheduler.step()
             loss_sum += float(loss.detach()) * len(local)
             n_seen += len(local)
+            steps_done += 1
+            if steps_done == 1:
+                t_first = time.perf_counter()  # the first step pays for warm-up
+            elif steps_done == 1 + estimate_at and dist_ctx.is_main:
+                left = steps_per_epoch * (cfg.epochs - epoch) - (i + 1)
+                _log_time_estimate(
+                    time.perf_counter() - t_first, estimate_at,
+                    steps_done + left, cfg.epochs - start_epoch,
+                )
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(loss):.4f}")
@@ -405,16 +577,19 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
         record = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / max(n_seen, 1),
+            "val_loss": None,
+            "val_temporal_r": None,
             "val_ssim": None,
             "val_psnr": None,
             "lr": float(optimizer.param_groups[0]["lr"]),
         }
         if has_val:
-            record["val_ssim"], record["val_psnr"] = _validate(
-                model, X, y, val_idx, cfg, dist_ctx, offset
+            record.update(
+                _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset)
             )
-            if record["val_ssim"] > best_score:
-                best_score, best_epoch = record["val_ssim"], epoch + 1
+            score = _selection_score(record, cfg.selection)
+            if score > best_score or best_state is None:
+                best_score, best_epoch = score, epoch + 1
                 best_state = _state_to_tensors(model.state_dict())
         else:
             best_epoch = epoch + 1
@@ -427,7 +602,9 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             record["train_loss"],
             ""
             if not has_val
-            else f" val_ssim={record['val_ssim']:.5f}"
+            else f" val_loss={record['val_loss']:.5f}"
+            f" val_temporal_r={record['val_temporal_r']:.4f}"
+            f" val_ssim={record['val_ssim']:.5f}"
             f" val_psnr={record['val_psnr']:.3f}",
             record["lr"],
             record["seconds"],
@@ -453,12 +630,21 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
     if has_val and best_state is not None:
         model.load_state_dict(best_state)
         logger.info(
-            "restored the weights of epoch %d (best validation SSIM %.5f)",
+            "restored the weights of epoch %d (best validation %s)",
             best_epoch,
-            best_score,
+            cfg.selection,
         )
     model.eval()
     return model, history, best_epoch
+
+
+def _steps_per_epoch(n_train, batch_size, dist_ctx):
+    """Optimisation steps per epoch (batches that are not empty on every rank)."""
+    n_batches = math.ceil(n_train / batch_size) if n_train else 0
+    if dist_ctx.active:
+        full, rest = divmod(n_train, batch_size)
+        n_batches = full + (1 if rest >= dist_ctx.world_size else 0)
+    return max(n_batches, 1)
 
 
 def _progress(total, desc, show):

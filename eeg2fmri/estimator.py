@@ -1,26 +1,43 @@
 """Scikit-learn estimators that synthesize fMRI volumes from EEG spectra.
 
-:class:`Spec2VolEstimator` trains a model of the :mod:`eeg2fmri.models` registry
-(Spec2VolCAMU-Net by default) with scikit-learn's ``fit`` / ``predict`` / ``score``;
-:class:`MeanVolumeRegressor` is the honest baseline that always predicts the mean
-training volume.
+:class:`Spec2VolEstimator` trains a model of the :mod:`eeg2fmri.models` registry with
+scikit-learn's ``fit`` / ``predict`` / ``score``; :class:`MeanVolumeRegressor` is the
+honest baseline that always predicts the mean training volume.
+
+Defaults and the official recipe
+--------------------------------
+The defaults are those the benchmark study chose (``docs/study.rst``) because with
+them the synthesized BOLD follows the measured BOLD over time on held-out
+participants: ``spec2vol-small`` (Spec2VolCAMU-Net scaled down, with a global
+bridge), inputs standardized per (channel, frequency), targets standardized per voxel
+within each run, MSE, a cosine learning-rate decay with warm-up, and the best epoch
+picked on the validation participants' temporal correlation.
+:meth:`Spec2VolEstimator.official` gives the recipe of the paper's code instead
+(``spec2vol``, global min-max inputs, per-volume [0, 1] targets, SSIM + MSE, cosine
+with warm restarts, selection on SSIM).
 
 Units
 -----
 Inputs ``X`` are EEG spectra of shape ``(n_samples, n_context, n_channels, n_freqs)``
-(or flattened to 2-D). They are min-max scaled with the minimum and maximum of the
-training inputs. Targets ``y`` of shape ``(n_samples, D, H, W)`` (or flattened) are
-scaled according to ``target_scaling``:
+(or flattened to 2-D), scaled with training statistics (``input_scaling``). Targets
+``y`` of shape ``(n_samples, D, H, W)`` (or flattened) are scaled according to
+``target_scaling``:
 
-``'volume'`` (default, as the official code)
-    Each volume is min-max scaled to [0, 1] on its own. ``predict`` returns volumes in
+``'zscore'`` (default)
+    Every voxel standardized over time within its run (``runs`` given to ``fit``,
+    else one run per participant of ``groups``). ``predict`` returns BOLD intensity:
+    the training runs' mean volume plus the predicted z times the voxels' temporal
+    standard deviation (attributes ``target_scaler_.location`` and ``.scale``).
+``'volume'`` (official)
+    Each volume min-max scaled to [0, 1] on its own. ``predict`` returns volumes in
     these per-volume [0, 1] units (the spatial pattern, not the signal level).
 ``'run'``
-    One minimum and maximum over all training targets, which keeps fluctuations across
-    volumes; ``predict`` maps the outputs back to the units of the training targets.
+    One minimum and maximum over all training targets; ``predict`` maps the outputs
+    back to the units of the training targets.
 
-``score`` and the scorers of :mod:`eeg2fmri.metrics` compare measured and synthesized
-volumes in model units ([0, 1]), as the paper does.
+``score`` is the mean voxel-wise temporal correlation between ``predict(X)`` and
+``y``; SSIM and PSNR (:mod:`eeg2fmri.metrics` scorers) compare volumes in the paper's
+units, each volume min-max scaled to [0, 1].
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -36,6 +53,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _scaling
 from ._utils.logging import logger, set_log_level
+
+#: Training losses (``loss``), schedules (``lr_schedule``) and selection scores
+#: (``selection``); the same tuples as :mod:`eeg2fmri.losses` and the training loop,
+#: repeated here so that parameter checks do not import torch.
+LOSSES = ("mse", "hybrid", "correlation")
+LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
+SELECTIONS = ("temporal_r", "ssim", "psnr", "loss")
 
 __all__ = ["Spec2VolEstimator", "MeanVolumeRegressor"]
 
@@ -196,15 +220,7 @@ def _format_prediction(pred, n, y_ndim, output_shape):
     return pred.ravel() if y_ndim == 1 else pred
 
 
-def _target_stats(est, y, indices):
-    """Streams y once: checks finiteness, returns run min/max (or None, None)."""
-    lo, hi = _scaling.streaming_minmax(y, indices, name="y")
-    if est.target_scaling == "run":
-        return lo, hi
-    return None, None
-
-
-def _target_mean(y, indices, output_shape, scaling, lo, hi, chunk_size=256):
+def _target_mean(y, indices, output_shape, target, chunk_size=256):
     """Mean of the scaled targets ``y[indices]`` (model units), read in chunks.
 
     Returns
@@ -216,24 +232,64 @@ def _target_mean(y, indices, output_shape, scaling, lo, hi, chunk_size=256):
     for start in range(0, len(indices), chunk_size):
         idx = indices[start : start + chunk_size]
         chunk = np.asarray(y[idx]).reshape(len(idx), *output_shape)
-        total += _scaling.scale_targets(chunk, scaling, lo, hi).sum(
-            axis=0, dtype=np.float64
-        )
+        total += target.to_model(chunk, rows=idx).sum(axis=0, dtype=np.float64)
     return (total / max(len(indices), 1)).astype(np.float32)
 
 
 def _metric_inputs(est, y_true, y_pred):
-    """(y_true, y_pred) as (n, D, H, W) float64 arrays in model units ([0, 1])."""
+    """(y_true, y_pred) as (n, D, H, W) float64 arrays in the paper's units.
+
+    Measured volumes are min-max scaled to [0, 1] one by one; so are predictions in
+    intensity units. Predictions of ``target_scaling='volume'`` are in these units
+    already and are compared as they are (as the paper does).
+    """
     n = len(y_true)
     y_true = np.asarray(y_true).reshape(n, *est.output_shape_)
     y_pred = np.asarray(y_pred).reshape(n, *est.output_shape_)
-    y_true = _scaling.scale_targets(
-        y_true, est.target_scaling, est.target_min_, est.target_max_
-    ).astype(np.float64)
-    y_pred = _scaling.predictions_to_model_units(
-        y_pred, est.target_scaling, est.target_min_, est.target_max_
-    )
+    y_true = _scaling.per_volume_minmax(y_true).astype(np.float64)
+    if est.target_scaling != "volume":
+        y_pred = _scaling.per_volume_minmax(y_pred)
+    return y_true, y_pred.astype(np.float64)
+
+
+def _correlation_inputs(est, y_true, y_pred):
+    """(y_true, y_pred) as (n, D, H, W) float64 arrays for temporal correlation.
+
+    Intensity predictions are correlated with the measured volumes as they are;
+    predictions in per-volume units (``target_scaling='volume'``) with the measured
+    volumes scaled the same way.
+    """
+    n = len(y_true)
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(n, *est.output_shape_)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(n, *est.output_shape_)
+    if est.target_scaling == "volume":
+        y_true = _scaling.per_volume_minmax(y_true).astype(np.float64)
     return y_true, y_pred
+
+
+def _mean_temporal_r(est, y_true, y_pred, sample_weight=None):
+    from .metrics import mean_temporal_correlation
+
+    if sample_weight is not None:
+        warnings.warn(
+            "sample_weight is ignored by the temporal correlation score.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return mean_temporal_correlation(*_correlation_inputs(est, y_true, y_pred))
+
+
+def _fit_scalings(est, X, y, train_idx, val_idx, input_shape, output_shape, codes):
+    """Input and target scalings from the training rows (validation rows checked)."""
+    input_scaling = _scaling.fit_input_scaling(
+        X, train_idx, est.input_scaling, input_shape
+    )
+    if len(val_idx):
+        _scaling.streaming_minmax(X, val_idx, name="X")  # finiteness
+    target = _scaling.fit_target_scaling(
+        y, train_idx, est.target_scaling, output_shape, codes=codes, extra_idx=val_idx
+    )
+    return input_scaling, target
 
 
 # ---------------------------------------------------------------- parameter checking
@@ -261,6 +317,14 @@ _CONSTRAINTS = {
     "lr": (lambda v: _is_real(v, 0, low_open=True), "a float > 0"),
     "weight_decay": (lambda v: _is_real(v, 0), "a float >= 0"),
     "lambda_ssim": (lambda v: _is_real(v, 0, 1), "a float in [0, 1]"),
+    "loss": (lambda v: v in LOSSES, f"one of {LOSSES}"),
+    "lr_schedule": (lambda v: v in LR_SCHEDULES, f"one of {LR_SCHEDULES}"),
+    "warmup_steps": (lambda v: _is_int(v, 0), "an int >= 0"),
+    "selection": (lambda v: v in SELECTIONS, f"one of {SELECTIONS}"),
+    "input_scaling": (
+        lambda v: v in _scaling.INPUT_SCALINGS,
+        f"one of {_scaling.INPUT_SCALINGS}",
+    ),
     "restart_epochs": (lambda v: _is_int(v, 1), "an int >= 1"),
     "grad_clip": (
         lambda v: v is None or _is_real(v, 0, low_open=True),
@@ -319,64 +383,80 @@ def _check_model_name(name):
 class Spec2VolEstimator(RegressorMixin, BaseEstimator):
     """Synthesize fMRI volumes from EEG spectra with a deep network (scikit-learn API).
 
-    Trains a model from the :mod:`eeg2fmri.models` registry with AdamW, cosine
-    annealing with warm restarts, gradient clipping and the hybrid SSIM + MSE loss,
-    selecting the epoch with the best SSIM on a validation split of the training
-    participants.
+    Trains a model from the :mod:`eeg2fmri.models` registry with AdamW, a learning-rate
+    schedule with warm-up and gradient clipping, and keeps the epoch with the best
+    validation score on held-out training participants. The defaults learn the
+    EEG-driven BOLD fluctuations (see the module documentation);
+    :meth:`official` reproduces the paper's recipe.
 
     Parameters
     ----------
-    model : str or dict, default='spec2vol'
+    model : str or dict, default='spec2vol-small'
         A registered model name (see :func:`eeg2fmri.models.list_models`) or a model
         configuration dict (``model.get_config()`` of a built model).
     model_params : dict, optional
         Overrides passed to :func:`eeg2fmri.models.create_model` (ablation switches,
-        widths). Ignored when ``model`` is a config dict.
-    epochs : int, default=50
+        widths, ``bridge_latents``). Ignored when ``model`` is a config dict.
+    epochs : int, default=15
         Number of passes over the training data.
     batch_size : int, default=16
         Samples per optimisation step (the global batch under ``torchrun``).
     lr : float, default=1e-3
-        AdamW learning rate (the peak of the cosine schedule).
+        Peak AdamW learning rate.
     weight_decay : float, default=1e-2
         AdamW weight decay.
+    loss : {'mse', 'hybrid', 'correlation'}, default='mse'
+        Training loss (:func:`eeg2fmri.losses.make_loss`): mean squared error,
+        the official ``lambda_ssim * (1 - SSIM) + (1 - lambda_ssim) * MSE``, or MSE
+        plus one minus the mean voxel-wise correlation across the batch.
     lambda_ssim : float, default=0.5
-        Loss ``lambda_ssim * (1 - SSIM) + (1 - lambda_ssim) * MSE``.
+        Weight of the SSIM term of ``loss='hybrid'``.
+    lr_schedule : {'cosine', 'cosine-restarts', 'constant'}, default='cosine'
+        One cosine decay to 0 over all epochs, cosine annealing with warm restarts
+        every ``restart_epochs`` epochs (official), or constant; stepped per batch.
+    warmup_steps : int, default=50
+        Linear learning-rate warm-up over the first steps (the official code uses 50),
+        at most a tenth of all steps.
     restart_epochs : int, default=10
-        Period of the cosine annealing warm restarts, in epochs (stepped per batch).
+        Period of ``lr_schedule='cosine-restarts'``, in epochs.
     grad_clip : float or None, default=1.0
         Maximum gradient norm; None disables clipping.
     validation_split : float, default=0.1
         Fraction of the training participants (``groups`` given to ``fit``) held out
-        for model selection; without groups, a random fraction of the samples, with a
-        warning (neighbouring volumes are correlated, so that validation is
-        optimistic). 0 or None disables validation: the last epoch is kept.
+        for model selection, rounded to the nearest whole number of participants
+        (with the default, one from 6 training participants on: with fewer, training
+        on all of them does better than picking an epoch on one; see
+        ``docs/study.rst``); without groups, a random fraction of the samples, with
+        a warning (neighbouring volumes are correlated, so that validation is
+        optimistic). 0 or None disables validation. Without validation the last
+        epoch is kept.
+    selection : {'temporal_r', 'ssim', 'psnr', 'loss'}, default='temporal_r'
+        Validation score the best epoch is picked on: the mean voxel-wise temporal
+        correlation (model units), SSIM or PSNR (each volume min-max scaled to
+        [0, 1], the paper's units), or the validation loss (lowest).
     early_stopping : bool, default=False
-        Stop when the validation SSIM has not improved for ``n_iter_no_change`` epochs.
+        Stop when the validation score has not improved for ``n_iter_no_change``
+        epochs.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
-    target_scaling : {'volume', 'run'}, default='volume'
-        How targets are scaled (see the module documentation for the units of
-        ``predict``): per volume to [0, 1] (official), or with one min-max over the
-        training targets (keeps fluctuations across volumes).
+    input_scaling : {'standard', 'minmax'}, default='standard'
+        Standardize each (channel, frequency) with the training mean and standard
+        deviation, or min-max scale with the global training minimum and maximum
+        (official).
+    target_scaling : {'zscore', 'volume', 'run'}, default='zscore'
+        Targets standardized per voxel within each run, min-max scaled per volume to
+        [0, 1] (official), or with one min-max over the training targets. See the
+        module documentation for the units of ``predict``.
     target_offset : {'mean'} or None, default='mean'
-        ``'mean'``: the network learns the residual from the mean training volume.
-        ``fit`` computes the mean of the scaled training targets (training split
-        only, streamed in batches; attribute ``target_mean_``), the loss compares
-        ``model(x) + target_mean_`` with the targets, and ``predict`` returns
-        ``model(x) + target_mean_`` (then maps it back to the units of
-        ``target_scaling``). The SSIM of the mean volume is already high, because
-        anatomy dominates the images; with the offset, training starts from this
-        honest baseline (:class:`MeanVolumeRegressor`) and spends its capacity on
-        what the EEG can predict, instead of learning the anatomy from the EEG
-        spectrum (small models trained for a few epochs on CPU otherwise end up
-        far below the baseline). ``None``: raw network outputs, as the official
-        code. Models with a bounded output activation (E2fNet's sigmoid, or
-        ``output_activation='sigmoid'``) cannot output a residual of either sign,
-        so for them the offset is not applied (``target_mean_`` is None). With the
-        offset, the layer that produces the output (``decoder.final_conv`` of
-        Spec2VolCAMU-Net) is initialised to zero, so that the first prediction is
-        exactly the mean volume rather than the mean plus random structure.
+        ``'mean'``: the network learns the residual from the mean training target
+        (model units; 0 for ``'zscore'``): ``fit`` computes it on the training split
+        (attribute ``target_mean_``), initialises the network's output to exactly 0
+        (:meth:`~eeg2fmri.models.Spec2Vol.zero_output_`), and adds the offset to the
+        outputs in the loss and in ``predict``. Training so starts from the honest
+        mean-volume baseline (:class:`MeanVolumeRegressor`). ``None``: raw network
+        outputs, as the official code. Models with a bounded output activation
+        (E2fNet's sigmoid) cannot learn a residual of either sign; for them the
+        offset is not applied (``target_mean_`` is None).
     input_shape : tuple of 3 ints, optional
         ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
         ``X``: ``(1, 1, n_features)``.
@@ -390,7 +470,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         With an int, two fits on the same machine give identical weights on CPU.
     verbose : int, default=0
         0 is quiet; 1 shows a progress bar per epoch (on a terminal) and logs a summary
-        per epoch; 2 adds debug messages.
+        per epoch and a training-time estimate; 2 adds debug messages.
     warm_start : bool, default=False
         Continue from the weights (and scaling) of the previous fit instead of a new
         initialisation.
@@ -411,16 +491,21 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         ``(D, H, W)``.
     n_features_in_ : int
         Number of input values per sample.
-    eeg_min_, eeg_max_ : float
-        EEG scaling statistics (training data only).
-    target_min_, target_max_ : float or None
-        Target scaling statistics (``target_scaling='run'`` only).
+    input_scaler_ : InputScaling
+        Input statistics (training participants only): ``mean``/``std`` of shape
+        ``(n_channels, n_freqs)`` for ``'standard'``, ``lo``/``hi`` for
+        ``'minmax'``.
+    target_scaler_ : TargetScaling
+        Target statistics (training participants only): ``location`` and ``scale``
+        of shape ``(D, H, W)`` for ``'zscore'``, ``lo``/``hi`` for ``'run'``.
+    run_source_ : {'runs', 'groups', 'none'}
+        What defined the runs of ``target_scaling='zscore'``.
     target_mean_ : ndarray of shape (D, H, W) or None
         Mean scaled training target (float32, model units) added to the network
         outputs (``target_offset='mean'``); None when no offset is applied.
     history_ : list of dict
-        One dict per epoch: ``epoch``, ``train_loss``, ``val_ssim``, ``val_psnr``,
-        ``lr``, ``seconds``.
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``,
+        ``val_temporal_r``, ``val_ssim``, ``val_psnr``, ``lr``, ``seconds``.
     best_epoch_ : int
         Epoch whose weights were kept (1-based).
     validation_groups_ : list or None
@@ -431,6 +516,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
     See Also
     --------
     MeanVolumeRegressor : The mean-volume baseline.
+    eeg2fmri.linear.BandPowerRidge : The linear band-power baseline.
     eeg2fmri.metrics.SCORERS : Scorers for ``cross_validate``.
 
     Examples
@@ -447,20 +533,25 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        model="spec2vol",
+        model="spec2vol-small",
         *,
         model_params=None,
-        epochs=50,
+        epochs=15,
         batch_size=16,
         lr=1e-3,
         weight_decay=1e-2,
+        loss="mse",
         lambda_ssim=0.5,
+        lr_schedule="cosine",
+        warmup_steps=50,
         restart_epochs=10,
         grad_clip=1.0,
         validation_split=0.1,
+        selection="temporal_r",
         early_stopping=False,
         n_iter_no_change=10,
-        target_scaling="volume",
+        input_scaling="standard",
+        target_scaling="zscore",
         target_offset="mean",
         input_shape=None,
         output_shape=None,
@@ -476,12 +567,17 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.loss = loss
         self.lambda_ssim = lambda_ssim
+        self.lr_schedule = lr_schedule
+        self.warmup_steps = warmup_steps
         self.restart_epochs = restart_epochs
         self.grad_clip = grad_clip
         self.validation_split = validation_split
+        self.selection = selection
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.input_scaling = input_scaling
         self.target_scaling = target_scaling
         self.target_offset = target_offset
         self.input_shape = input_shape
@@ -492,9 +588,56 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
 
+    #: Parameters of the official Spec2VolCAMU-Net code (hdy6438/Spec2VolCAMU-Net),
+    #: as :meth:`official` sets them.
+    OFFICIAL_PARAMS = {
+        "model": "spec2vol",
+        "epochs": 50,
+        "batch_size": 16,
+        "lr": 1e-3,
+        "weight_decay": 1e-2,
+        "loss": "hybrid",
+        "lambda_ssim": 0.5,
+        "lr_schedule": "cosine-restarts",
+        "warmup_steps": 50,
+        "restart_epochs": 10,
+        "grad_clip": 1.0,
+        "selection": "ssim",
+        "input_scaling": "minmax",
+        "target_scaling": "volume",
+        "target_offset": None,
+    }
+
+    @classmethod
+    def official(cls, **overrides):
+        """An estimator with the recipe of the paper's official code.
+
+        ``spec2vol`` (45.9 M parameters), inputs min-max scaled with the training
+        minimum and maximum, each target volume min-max scaled to [0, 1], the loss
+        ``0.5 * (1 - SSIM) + 0.5 * MSE``, AdamW at 1e-3 with 50 warm-up steps and
+        cosine annealing restarted every 10 epochs, 50 epochs of batches of 16, the
+        epoch with the best SSIM kept (on validation participants, never on the test
+        participant as the official code did). Use it with
+        :meth:`eeg2fmri.features.FeatureParams.official` features to reproduce the
+        paper. It does not learn the EEG-driven fluctuations (temporal r about 0;
+        ``docs/study.rst``).
+
+        Parameters
+        ----------
+        **overrides
+            Any parameter, e.g. ``model="spec2vol-small"`` for a CPU-sized network
+            with the official recipe (add ``model_params={"bridge_latents": 0}`` for
+            its official topology).
+
+        Returns
+        -------
+        estimator : Spec2VolEstimator
+        """
+        return cls(**{**cls.OFFICIAL_PARAMS, **overrides})
+
     # ------------------------------------------------------------------------- fit
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, runs=None):
         """Train the model.
 
         Parameters
@@ -509,6 +652,10 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         groups : array-like of shape (n_samples,), optional
             Participant of each sample; the validation split holds out whole
             participants.
+        runs : array-like of shape (n_samples,), optional
+            Run of each sample (``PairedDataset.provenance["run_label"]``), for
+            ``target_scaling='zscore'``; without it each participant of ``groups``
+            is taken as one run (or, without groups, all samples as one run).
 
         Returns
         -------
@@ -532,6 +679,13 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         train_idx, val_idx, val_groups = _validation_split(
             n, groups, self.validation_split, seed
         )
+        codes, run_source = _scaling.run_codes(runs, n, groups)
+        if self.target_scaling == "zscore" and run_source != "runs":
+            logger.info(
+                "target_scaling='zscore' without runs: each %s is standardized as "
+                "one run",
+                "participant (groups)" if run_source == "groups" else "fit",
+            )
 
         warm = (
             self.warm_start
@@ -539,16 +693,14 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
             and tuple(self.input_shape_) == input_shape
             and tuple(self.output_shape_) == output_shape
         )
-        if warm:
-            eeg_min, eeg_max = self.eeg_min_, self.eeg_max_
-            t_min, t_max = self.target_min_, self.target_max_
-            _target_stats(self, y, train_idx)  # finiteness
-        else:
-            eeg_min, eeg_max = _scaling.streaming_minmax(X, train_idx, name="X")
-            t_min, t_max = _target_stats(self, y, train_idx)
-        if len(val_idx):
-            _scaling.streaming_minmax(X, val_idx, name="X")
-            _target_stats(self, y, val_idx)
+        input_scaling, target = _fit_scalings(
+            self, X, y, train_idx, val_idx, input_shape, output_shape, codes
+        )
+        if warm:  # keep the statistics the weights were fitted with
+            input_scaling = self.input_scaler_
+            target.location = self.target_scaler_.location
+            target.scale = self.target_scaler_.scale
+            target.lo, target.hi = self.target_scaler_.lo, self.target_scaler_.hi
 
         device = _training.resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
@@ -567,11 +719,12 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
                     **(self.model_params or {}),
                 )
             _check_model_output(model, input_shape, output_shape, self.model)
+            _check_target_range(model, self.target_scaling, self.model)
             target_mean = self._fit_target_mean(
-                model, y, train_idx, output_shape, t_min, t_max, warm
+                model, y, train_idx, output_shape, target, warm
             )
             if target_mean is not None and not warm:
-                zeroed = _zero_output_layer(model, input_shape)
+                zeroed = _zero_output(model, input_shape)
                 logger.debug("output layer zero-initialised: %s", zeroed)
             params = self.get_params(deep=False)
             fingerprint = {
@@ -595,25 +748,27 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
                 "n_samples": n,
                 "train": _index_digest(train_idx),
                 "val": _index_digest(val_idx),
-                "eeg": [eeg_min, eeg_max],
-                "target": [t_min, t_max],
+                "runs": _index_digest(codes),
+                "input": _scaling_digest(input_scaling),
+                "target": _scaling_digest(target),
                 "warm_start": bool(warm),
             }
             cfg = _training.TrainConfig(
                 input_shape=input_shape,
                 output_shape=output_shape,
-                eeg_min=eeg_min,
-                eeg_max=eeg_max,
-                target_scaling=self.target_scaling,
-                target_min=t_min,
-                target_max=t_max,
+                input_scaling=input_scaling,
+                target=target,
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 weight_decay=self.weight_decay,
+                loss=self.loss,
                 lambda_ssim=self.lambda_ssim,
+                lr_schedule=self.lr_schedule,
+                warmup_steps=self.warmup_steps,
                 restart_epochs=self.restart_epochs,
                 grad_clip=self.grad_clip,
+                selection=self.selection,
                 early_stopping=bool(self.early_stopping),
                 n_iter_no_change=self.n_iter_no_change,
                 seed=seed,
@@ -626,8 +781,10 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
                 target_offset=target_mean,
             )
             logger.info(
-                "training %s on %d samples (%d for validation) on %s; X %s -> y %s",
+                "training %s (%s parameters) on %d samples (%d for validation) on "
+                "%s; X %s -> y %s",
                 model.get_config().get("name", type(model).__name__),
+                f"{sum(p.numel() for p in model.parameters()):,}",
                 len(train_idx),
                 len(val_idx),
                 cfg.device,
@@ -643,9 +800,9 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self.input_shape_ = input_shape
         self.output_shape_ = output_shape
         self.n_features_in_ = int(np.prod(input_shape))
-        self.eeg_min_, self.eeg_max_ = float(eeg_min), float(eeg_max)
-        self.target_min_ = None if t_min is None else float(t_min)
-        self.target_max_ = None if t_max is None else float(t_max)
+        self.input_scaler_ = input_scaling
+        self.target_scaler_ = target.release_fit_state()
+        self.run_source_ = run_source
         self.target_mean_ = target_mean
         self.history_ = history
         self.best_epoch_ = int(best_epoch)
@@ -654,7 +811,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         self._y_ndim = y_ndim
         return self
 
-    def _fit_target_mean(self, model, y, train_idx, output_shape, t_min, t_max, warm):
+    def _fit_target_mean(self, model, y, train_idx, output_shape, target, warm):
         """The offset added to the network outputs (``target_mean_``) or None."""
         if self.target_offset is None:
             return None
@@ -669,9 +826,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         previous = getattr(self, "target_mean_", None) if warm else None
         if previous is not None:
             return previous  # warm start: keep the offset the weights were fitted with
-        return _target_mean(
-            y, train_idx, output_shape, self.target_scaling, t_min, t_max
-        )
+        return _target_mean(y, train_idx, output_shape, target)
 
     # --------------------------------------------------------------------- predict
 
@@ -686,8 +841,7 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         return SimpleNamespace(
             input_shape=tuple(self.input_shape_),
             output_shape=tuple(self.output_shape_),
-            eeg_min=self.eeg_min_,
-            eeg_max=self.eeg_max_,
+            input_scaling=self.input_scaler_,
             batch_size=self.batch_size,
             device=device,
             target_offset=getattr(self, "target_mean_", None),
@@ -707,20 +861,23 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
 (n_samples,)
             The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
-            targets. Units: per-volume [0, 1] for ``target_scaling='volume'``, the
-            units of the training targets for ``'run'``.
+            targets. Units: BOLD intensity like the training targets for
+            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
+            ``'volume'``.
         """
         from ._training import predict_batches
 
         X = _check_predict_data(self, X)
         pred = predict_batches(self.model_, X, self._predict_config())
-        pred = _scaling.unscale_predictions(
-            pred, self.target_scaling, self.target_min_, self.target_max_
-        )
+        pred = self.target_scaler_.to_prediction(pred)
         return _format_prediction(pred, len(X), self._y_ndim, self.output_shape_)
 
     def score(self, X, y, sample_weight=None):
-        """Mean SSIM between ``predict(X)`` and ``y`` in model units ([0, 1]).
+        """Mean voxel-wise temporal correlation between ``predict(X)`` and ``y``.
+
+        The samples are taken as one time series (correlation does not depend on
+        their order); voxels where ``y`` is constant are left out, and a prediction
+        that is constant over the samples scores 0 (the mean-volume baseline).
 
         Parameters
         ----------
@@ -729,21 +886,22 @@ class Spec2VolEstimator(RegressorMixin, BaseEstimator):
             EEG spectra.
         y : array-like of shape (n_samples, D, H, W) or flattened
             Measured volumes (units of ``fit``).
-        sample_weight : array-like of shape (n_samples,), optional
-            Weights of the per-volume SSIM values.
+        sample_weight : None
+            Not supported (ignored with a warning).
 
         Returns
         -------
         score : float
-            Mean SSIM (2-D, slices as channels; see :func:`eeg2fmri.losses.ssim`).
+            Mean r over the voxels (see :func:`eeg2fmri.metrics.temporal_correlation`
+            for per-voxel maps and :data:`eeg2fmri.metrics.SCORERS` for SSIM/PSNR).
         """
-        from .metrics import ssim_per_volume
-
-        y_true, y_pred = self._metric_inputs(y, self.predict(X))
-        return float(np.average(ssim_per_volume(y_true, y_pred), weights=sample_weight))
+        return _mean_temporal_r(self, y, self.predict(X), sample_weight)
 
     def _metric_inputs(self, y_true, y_pred):
         return _metric_inputs(self, y_true, y_pred)
+
+    def _correlation_inputs(self, y_true, y_pred):
+        return _correlation_inputs(self, y_true, y_pred)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -838,16 +996,31 @@ def _check_model_output(model, input_shape, output_shape, name):
         )
 
 
-def _zero_output_layer(model, input_shape):
-    """Zero the layer that produces the output, so that the model starts at 0.
+def _check_target_range(model, target_scaling, name):
+    """Refuse a bounded output activation with unbounded (z-scored) targets."""
+    activation = model.get_config().get("output_activation")
+    if activation is not None and target_scaling == "zscore":
+        raise ValueError(
+            f"Model {_model_label(name)} ends with a {activation} (outputs in [0, 1]) "
+            "and cannot predict target_scaling='zscore' targets; use "
+            "target_scaling='volume' (official) or "
+            "model_params={'output_activation': None}."
+        )
 
-    The output layer is the last module with parameters that runs in ``forward``
-    (``decoder.final_conv`` of Spec2VolCAMU-Net). Its weights are kept unless zeroing
-    them makes the output exactly 0 (then nothing runs after it but reshapes and
-    crops). Returns True if the layer was zeroed.
+
+def _zero_output(model, input_shape):
+    """Make the model output exactly 0 at initialisation; returns True if it did.
+
+    Models of the registry that can (Spec2VolCAMU-Net) say how with ``zero_output_()``;
+    for any other model, the last module with parameters that runs in ``forward`` is
+    zeroed, and kept zeroed only if that makes the output exactly 0 (nothing but
+    reshapes and crops after it).
     """
     import torch
 
+    if hasattr(model, "zero_output_"):
+        model.zero_output_()
+        return True
     order = []
     hooks = [
         m.register_forward_hook(lambda mod, inp, out: order.append(mod))
@@ -880,6 +1053,19 @@ def _zero_output_layer(model, input_shape):
     return ok
 
 
+def _scaling_digest(scaling):
+    """Short hash of fitted scaling statistics (for the checkpoint fingerprint)."""
+    import hashlib
+
+    h = hashlib.sha256(scaling.method.encode())
+    for name in ("lo", "hi", "mean", "std", "location", "scale"):
+        value = getattr(scaling, name, None)
+        if value is not None:
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _model_label(model):
     return repr(model) if isinstance(model, str) else repr(model.get("name", "config"))
 
@@ -906,7 +1092,15 @@ def _validation_split(n, groups, validation_split, seed):
     if groups is not None:
         labels = np.unique(groups)
         if len(labels) >= 2:
-            n_val = min(max(1, round(validation_split * len(labels))), len(labels) - 1)
+            n_val = min(round(validation_split * len(labels)), len(labels) - 1)
+            if n_val < 1:
+                logger.info(
+                    "validation_split=%g of %d participants rounds to none: every "
+                    "participant trains the model and the last epoch is kept",
+                    validation_split,
+                    len(labels),
+                )
+                return all_idx, all_idx[:0], None
             val_groups = np.sort(rng.choice(labels, n_val, replace=False))
             is_val = np.isin(groups, val_groups)
             return all_idx[~is_val], all_idx[is_val], val_groups.tolist()
@@ -937,13 +1131,17 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
     """Baseline that predicts the mean training volume for every input.
 
     SSIM of a constant mean volume is already high, because anatomy dominates the
-    images; every score of :class:`Spec2VolEstimator` should be read next to this one.
+    images, and its temporal correlation with the measured BOLD is 0 (it does not
+    change over time); every score of :class:`Spec2VolEstimator` should be read next
+    to this one.
 
     Parameters
     ----------
-    target_scaling : {'volume', 'run'}, default='volume'
-        Units of the mean, as in :class:`Spec2VolEstimator`: the mean of the per-volume
-        [0, 1] scaled volumes, or the mean volume in the units of the targets.
+    target_scaling : {'zscore', 'volume', 'run'}, default='zscore'
+        Units of the mean, as in :class:`Spec2VolEstimator`: for ``'zscore'`` the mean
+        of the training runs' mean volumes in BOLD intensity, for ``'volume'`` the
+        mean of the per-volume [0, 1] scaled volumes, for ``'run'`` the mean volume in
+        the units of the targets.
     input_shape : tuple of 3 ints, optional
         Shape of one input sample for flattened 2-D ``X``.
     output_shape : tuple of 3 ints, optional
@@ -952,13 +1150,13 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     mean_volume_ : ndarray of shape (D, H, W)
-        Mean training volume in model units.
+        Mean training volume in model units (0 for ``'zscore'``).
+    target_scaler_ : TargetScaling
+        Target statistics (see :class:`Spec2VolEstimator`).
     input_shape_, output_shape_ : tuple of int
         Sample shapes seen in ``fit``.
     n_features_in_ : int
         Number of input values per sample.
-    target_min_, target_max_ : float or None
-        Target scaling statistics (``target_scaling='run'`` only).
 
     Examples
     --------
@@ -971,12 +1169,12 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
            [14., 15.]], dtype=float32)
     """
 
-    def __init__(self, *, target_scaling="volume", input_shape=None, output_shape=None):
+    def __init__(self, *, target_scaling="zscore", input_shape=None, output_shape=None):
         self.target_scaling = target_scaling
         self.input_shape = input_shape
         self.output_shape = output_shape
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, runs=None):
         """Compute the mean training volume (streaming over y).
 
         Parameters
@@ -987,7 +1185,10 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples, D, H, W) or flattened
             Measured volumes.
         groups : array-like of shape (n_samples,), optional
-            Ignored; accepted for API compatibility.
+            Participant of each sample (one run each, for ``'zscore'`` without
+            ``runs``).
+        runs : array-like of shape (n_samples,), optional
+            Run of each sample (``'zscore'``).
 
         Returns
         -------
@@ -997,19 +1198,15 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
         X, y, input_shape, output_shape, y_ndim = _check_fit_data(self, X, y)
         n = len(X)
         idx = np.arange(n)
-        t_min, t_max = _target_stats(self, y, idx)
-        total = np.zeros(output_shape, dtype=np.float64)
-        for start in range(0, n, 256):
-            chunk = np.asarray(y[start : start + 256]).reshape(-1, *output_shape)
-            total += _scaling.scale_targets(
-                chunk, self.target_scaling, t_min, t_max
-            ).sum(axis=0, dtype=np.float64)
-        self.mean_volume_ = (total / n).astype(np.float32)
+        codes, _ = _scaling.run_codes(runs, n, groups)
+        target = _scaling.fit_target_scaling(
+            y, idx, self.target_scaling, output_shape, codes=codes
+        )
+        self.mean_volume_ = _target_mean(y, idx, output_shape, target)
+        self.target_scaler_ = target.release_fit_state()
         self.input_shape_ = input_shape
         self.output_shape_ = output_shape
         self.n_features_in_ = int(np.prod(input_shape))
-        self.target_min_ = None if t_min is None else float(t_min)
-        self.target_max_ = None if t_max is None else float(t_max)
         self._y_ndim = y_ndim
         return self
 
@@ -1028,23 +1225,21 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
             ``target_scaling``.
         """
         X = _check_predict_data(self, X)
-        mean = _scaling.unscale_predictions(
-            self.mean_volume_, self.target_scaling, self.target_min_, self.target_max_
-        )
+        mean = self.target_scaler_.to_prediction(self.mean_volume_)
         pred = np.broadcast_to(mean, (len(X), *mean.shape))
         if self._y_ndim == 4:
             return np.array(pred, dtype=np.float32)
         return _format_prediction(pred, len(X), self._y_ndim, self.output_shape_)
 
     def score(self, X, y, sample_weight=None):
-        """Mean SSIM in model units (see :meth:`Spec2VolEstimator.score`)."""
-        from .metrics import ssim_per_volume
-
-        y_true, y_pred = self._metric_inputs(y, self.predict(X))
-        return float(np.average(ssim_per_volume(y_true, y_pred), weights=sample_weight))
+        """Mean temporal correlation (see :meth:`Spec2VolEstimator.score`): 0."""
+        return _mean_temporal_r(self, y, self.predict(X), sample_weight)
 
     def _metric_inputs(self, y_true, y_pred):
         return _metric_inputs(self, y_true, y_pred)
+
+    def _correlation_inputs(self, y_true, y_pred):
+        return _correlation_inputs(self, y_true, y_pred)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "mean_volume_")

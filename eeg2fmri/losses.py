@@ -1,4 +1,9 @@
-"""Differentiable SSIM and the SSIM + MSE hybrid loss used to train the models.
+"""Training losses: the SSIM + MSE hybrid (official), MSE, and a correlation loss.
+
+``make_loss(name)`` builds the loss that :class:`~eeg2fmri.estimator.Spec2VolEstimator`
+trains with (its ``loss`` parameter): ``'hybrid'`` (:class:`HybridLoss`, the official
+Spec2VolCAMU-Net loss), ``'mse'`` or ``'correlation'`` (:class:`CorrelationLoss`,
+which rewards following each voxel's fluctuations across the batch).
 
 SSIM is two-dimensional with the D slices of a volume as channels (the official
 Spec2VolCAMU-Net code calls ``torchmetrics`` on ``(B, D, H, W)`` tensors): an 11 x 11
@@ -15,7 +20,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ssim", "SSIMLoss", "HybridLoss", "gaussian_kernel_size"]
+__all__ = [
+    "ssim",
+    "SSIMLoss",
+    "HybridLoss",
+    "CorrelationLoss",
+    "LOSSES",
+    "make_loss",
+    "gaussian_kernel_size",
+]
+
+#: Names accepted by :func:`make_loss`.
+LOSSES = ("mse", "hybrid", "correlation")
 
 
 def gaussian_kernel_size(sigma):
@@ -260,3 +276,72 @@ class HybridLoss(nn.Module):
 
     def extra_repr(self):
         return f"lambda_ssim={self.lambda_ssim}"
+
+
+def batch_correlation(pred, target, eps=1e-8):
+    """Pearson correlation of every voxel across the samples of a batch.
+
+    Parameters
+    ----------
+    pred, target : Tensor of shape (batch, ...)
+
+    Returns
+    -------
+    Tensor of shape (...)
+        ``r`` per voxel; 0 where either side is constant over the batch.
+    """
+    p = pred - pred.mean(dim=0)
+    t = target - target.mean(dim=0)
+    denom = torch.sqrt((p * p).sum(dim=0) * (t * t).sum(dim=0))
+    return (p * t).sum(dim=0) / (denom + eps)
+
+
+class CorrelationLoss(nn.Module):
+    """``MSE + (1 - mean voxel-wise r across the batch)``: a correlation-aware loss.
+
+    The correlation term rewards following each voxel's fluctuations whatever their
+    size, which the MSE of small fluctuations around a large mean does little for; the
+    MSE term fixes the scale and offset the correlation ignores. Use with targets in
+    comparable units per voxel (``target_scaling='zscore'``) and batches of several
+    volumes (the correlation is over the batch).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = CorrelationLoss()
+    >>> x = torch.randn(8, 2, 4, 4)
+    >>> round(float(loss(x, x)), 6)
+    0.0
+    """
+
+    def forward(self, pred, target):
+        """Loss of (batch, D, H, W) tensors; returns a scalar tensor."""
+        mse = F.mse_loss(pred, target)
+        if len(pred) < 2:
+            return mse
+        return mse + 1.0 - batch_correlation(pred, target).mean()
+
+
+def make_loss(name, lambda_ssim=0.5):
+    """The training loss called ``name``.
+
+    Parameters
+    ----------
+    name : {'mse', 'hybrid', 'correlation'}
+        ``'hybrid'``: :class:`HybridLoss` with ``lambda_ssim`` (official: 0.5);
+        ``'mse'``: mean squared error; ``'correlation'``: :class:`CorrelationLoss`.
+    lambda_ssim : float, default=0.5
+        Weight of the SSIM term of ``'hybrid'``.
+
+    Returns
+    -------
+    loss : torch.nn.Module
+        Called as ``loss(pred, target)`` on (batch, D, H, W) tensors.
+    """
+    if name == "hybrid":
+        return HybridLoss(lambda_ssim)
+    if name == "mse":
+        return nn.MSELoss()
+    if name == "correlation":
+        return CorrelationLoss()
+    raise ValueError(f"'loss' must be one of {LOSSES}. Got {name!r} instead.")

@@ -8,9 +8,10 @@ voxel-wise Pearson correlation over time between a synthesized and a measured ru
 The scorers (``ssim_scorer``, ``psnr_scorer``, ``neg_mse_scorer``,
 ``temporal_correlation_scorer`` and the dict ``SCORERS``) follow scikit-learn's
 ``scorer(estimator, X, y)`` convention, so ``cross_validate(..., scoring=SCORERS)``
-works. They compare ``y`` and ``estimator.predict(X)`` in the units the model is trained
-in (the target scaling of :class:`~eeg2fmri.estimator.Spec2VolEstimator`, [0, 1]), which
-is how the paper computes its numbers.
+works. SSIM, PSNR and MSE compare ``y`` and ``estimator.predict(X)`` in the paper's
+units (each volume min-max scaled to [0, 1]); the temporal correlation compares them in
+the units of the predictions (BOLD intensity, or per-volume units for
+``target_scaling='volume'``), where a model that predicts a constant scores 0.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -24,6 +25,7 @@ __all__ = [
     "mse_per_volume",
     "temporal_correlation",
     "summarize_correlation",
+    "mean_temporal_correlation",
     "ssim_scorer",
     "psnr_scorer",
     "neg_mse_scorer",
@@ -280,6 +282,36 @@ def summarize_correlation(r):
     )
 
 
+def mean_temporal_correlation(y_true, y_pred, mask=None):
+    """Mean voxel-wise temporal correlation, with constant predictions scoring 0.
+
+    Unlike ``summarize_correlation(temporal_correlation(...))["mean"]``, voxels where
+    only the prediction is constant (a model that does not follow the fluctuations,
+    such as the mean-volume baseline) count as r = 0 instead of being left out.
+    Voxels where the measured series is constant are left out.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_volumes, D, H, W)
+    mask : array-like of bool of shape (D, H, W), optional
+
+    Returns
+    -------
+    r : float
+        NaN when no measured voxel varies.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    r = temporal_correlation(y_true, y_pred, mask)
+    varies = np.ptp(np.asarray(y_true).reshape(len(y_true), -1), axis=0).reshape(
+        y_true.shape[1:]
+    ) > 0
+    if mask is not None:
+        varies &= np.asarray(mask, dtype=bool)
+    if len(y_true) < 2 or not varies.any():
+        return float("nan")
+    return float(np.nan_to_num(r[varies], nan=0.0).mean())
+
+
 # --------------------------------------------------------------------------- scorers
 
 
@@ -288,11 +320,16 @@ def _final_step(estimator):
     return steps[-1][1] if steps else estimator
 
 
-def _volumes_for_scoring(estimator, y_true, y_pred):
-    """Reshape to (n, D, H, W) and convert to the units the model is trained in."""
+def _volumes_for_scoring(estimator, y_true, y_pred, kind="metric"):
+    """Reshape to (n, D, H, W) and convert to the units of the score.
+
+    ``kind='metric'`` (SSIM, PSNR, MSE): the paper's units (each volume min-max scaled
+    to [0, 1]); ``kind='correlation'``: the units of the predictions.
+    """
     final = _final_step(estimator)
-    if hasattr(final, "_metric_inputs"):
-        return final._metric_inputs(y_true, y_pred)
+    convert = getattr(final, f"_{kind}_inputs", None)
+    if convert is not None:
+        return convert(y_true, y_pred)
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     shape = getattr(final, "output_shape_", None)
@@ -305,14 +342,15 @@ def _volumes_for_scoring(estimator, y_true, y_pred):
 class _VolumeScorer:
     """A scikit-learn scorer ``scorer(estimator, X, y) -> float`` on volumes."""
 
-    def __init__(self, name, score_func, sign=1.0):
+    def __init__(self, name, score_func, sign=1.0, kind="metric"):
         self.name = name
         self.score_func = score_func
         self.sign = sign
+        self.kind = kind
 
     def __call__(self, estimator, X, y, sample_weight=None):
         y_pred = estimator.predict(X)
-        y_true, y_pred = _volumes_for_scoring(estimator, y, y_pred)
+        y_true, y_pred = _volumes_for_scoring(estimator, y, y_pred, self.kind)
         return self.sign * float(self.score_func(y_true, y_pred))
 
     def __repr__(self):
@@ -332,8 +370,7 @@ def _mean_mse(y_true, y_pred):
 
 
 def _mean_temporal_correlation(y_true, y_pred):
-    r = temporal_correlation(y_true, y_pred)
-    return summarize_correlation(r)["mean"]
+    return mean_temporal_correlation(y_true, y_pred)
 
 
 #: Mean SSIM per volume (higher is better).
@@ -342,10 +379,10 @@ ssim_scorer = _VolumeScorer("ssim", _mean_ssim)
 psnr_scorer = _VolumeScorer("psnr", _mean_psnr)
 #: Negated mean squared error (higher is better).
 neg_mse_scorer = _VolumeScorer("neg_mse", _mean_mse, sign=-1.0)
-#: Mean voxel-wise temporal correlation over the scored samples, taken as a time series
-#: in the given order (non-constant voxels only).
+#: Mean voxel-wise temporal correlation over the scored samples (voxels whose measured
+#: series varies; a constant prediction scores 0), in the units of the predictions.
 temporal_correlation_scorer = _VolumeScorer(
-    "temporal_correlation", _mean_temporal_correlation
+    "temporal_correlation", _mean_temporal_correlation, kind="correlation"
 )
 
 #: All scorers by name, for ``cross_validate(..., scoring=SCORERS)``.

@@ -72,7 +72,11 @@ def test_build_dataset_counts_groups_provenance_targets(sim_bids, sim_ds):
     # X is the spectra of the right windows: pair 0's last window = volume 25
     rf = ds.runs[0]
     np.testing.assert_array_equal(ds.X[0][-1], rf.spectra[25 - rf.grid.first_window])
-    np.testing.assert_allclose(np.asarray(ds.X).mean(axis=2), 0, atol=1e-4)
+    # default features: log magnitudes; the official ones are z-scored per cell
+    raw = build_dataset(sim_bids, FeatureParams(log_magnitude=False))
+    np.testing.assert_allclose(np.exp(np.asarray(ds.X)), np.asarray(raw.X), rtol=1e-4)
+    official = build_dataset(sim_bids, FeatureParams.official())
+    np.testing.assert_allclose(np.asarray(official.X).mean(axis=2), 0, atol=1e-4)
     sub = ds.subset(ds.groups != "02")
     assert len(sub) == 28 and [r.subject for r in sub.runs] == ["01", "03"]
 
@@ -156,7 +160,7 @@ def test_burst_planted_in_the_eeg_file_shows_in_exactly_the_covering_pairs(
     data[i0 : i0 + t.size, 3] += 1e5 * np.sin(2 * np.pi * f * t)  # 10 mV on F4
     data.flush()
     del data
-    ds = build_dataset(root, participant_label=["01"])
+    ds = build_dataset(root, FeatureParams.official(), participant_label=["01"])
     # official z-score across 16 electrodes: the lone outlier has z = sqrt(15)
     hits = np.argwhere(np.asarray(ds.X)[:, :, 3, 21] > 3.5)
     volumes = ds.provenance["volume_index"].to_numpy()

@@ -1,5 +1,6 @@
 """Tests of Spec2VolEstimator / MeanVolumeRegressor: training, units, errors, resume."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def _assert_same_weights(a, b):
 # --------------------------------------------------------------------- basic behaviour
 
 
-def test_fit_predict_volume_units():
+def test_fit_predict_default_units():
     X, y = toy(24, 0)
     est = tiny().fit(X, y)
     pred = est.predict(X)
@@ -101,44 +102,67 @@ def test_fit_predict_volume_units():
     assert set(est.history_[0]) == {
         "epoch",
         "train_loss",
+        "val_loss",
+        "val_temporal_r",
         "val_ssim",
         "val_psnr",
         "lr",
         "seconds",
     }
-    assert est.eeg_min_ == pytest.approx(X.min()) and est.target_min_ is None
+    # inputs standardized per (channel, frequency) with the training statistics
+    np.testing.assert_allclose(est.input_scaler_.mean, X.mean(axis=(0, 1)), atol=1e-6)
+    np.testing.assert_allclose(est.input_scaler_.std, X.std(axis=(0, 1)), rtol=1e-4)
+    # targets standardized per voxel (one run here); predictions back in y's units
+    np.testing.assert_allclose(est.target_scaler_.location, y.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(est.target_scaler_.scale, y.std(0), rtol=1e-4)
+    np.testing.assert_allclose(est.target_mean_, 0, atol=1e-5)
+    assert abs(pred.mean() - y.mean()) < 1.0
+    assert -1 <= est.score(X, y) <= 1
+
+
+def test_official_recipe_volume_units():
+    X, y = toy(24, 0)
+    official = Spec2VolEstimator.official()
+    assert official.model == "spec2vol" and official.loss == "hybrid"
+    assert (official.input_scaling, official.target_scaling) == ("minmax", "volume")
+    assert (official.selection, official.lr_schedule) == ("ssim", "cosine-restarts")
+    assert official.target_offset is None and official.epochs == 50
+    est = Spec2VolEstimator.official(
+        model="spec2vol-tiny",
+        epochs=2,
+        batch_size=8,
+        validation_split=0,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    assert est.input_scaler_.lo == pytest.approx(X.min())
+    assert est.input_scaler_.hi == pytest.approx(X.max())
     # per-volume units: predictions are near [0, 1], far from the scanner units of y
-    assert np.abs(pred).max() < 10
-    assert 0 < est.score(X, y) <= 1
+    assert np.abs(est.predict(X)).max() < 10
+    assert 0 < SCORERS["ssim"](est, X, y) <= 1
 
 
 def test_run_scaling_predicts_in_input_units():
     X, y = toy(24, 0)
     est = tiny(target_scaling="run").fit(X, y)
-    assert est.target_min_ == pytest.approx(y.min())
-    assert est.target_max_ == pytest.approx(y.max())
+    assert est.target_scaler_.lo == pytest.approx(y.min())
+    assert est.target_scaler_.hi == pytest.approx(y.max())
     pred = est.predict(X)
     assert 50 < pred.mean() < 200  # back in the units of y
-    # scores compare in [0, 1] model units
+    # SSIM/PSNR compare volumes in the paper's units: each min-max scaled to [0, 1]
     y_true, y_pred = est._metric_inputs(y, pred)
     assert y_true.min() == pytest.approx(0) and y_true.max() == pytest.approx(1)
+    assert y_pred.min() == pytest.approx(0) and y_pred.max() == pytest.approx(1)
 
 
 def test_learning_beats_mean_volume():
     X, y = toy(128, 0)
     Xt, yt = toy(48, 1)
-    est = Spec2VolEstimator(
-        "e2fnet-tiny",
-        epochs=6,
-        lr=1e-2,
-        batch_size=16,
-        restart_epochs=6,
-        validation_split=0,
-        random_state=0,
-    ).fit(X, y)
+    est = tiny(epochs=12, batch_size=16).fit(X, y)
     base = MeanVolumeRegressor().fit(X, y)
     assert est.history_[-1]["train_loss"] < 0.5 * est.history_[0]["train_loss"]
-    assert est.score(Xt, yt) > base.score(Xt, yt) + 0.2
+    assert base.score(Xt, yt) == 0.0  # a constant does not follow the fluctuations
+    assert est.score(Xt, yt) > 0.5
     assert SCORERS["neg_mse"](est, Xt, yt) > 2 * SCORERS["neg_mse"](base, Xt, yt)
 
 
@@ -203,7 +227,8 @@ def test_flattened_inputs_with_shapes():
     )
     # 4-D X is accepted at predict time by an estimator fitted on flattened X
     np.testing.assert_allclose(est.predict(X), pred, rtol=1e-6)
-    assert SCORERS["ssim"](est, X.reshape(16, -1), y.reshape(16, -1)) == pytest.approx(
+    scorer = SCORERS["temporal_correlation"]
+    assert scorer(est, X.reshape(16, -1), y.reshape(16, -1)) == pytest.approx(
         est.score(X, y)
     )
 
@@ -236,7 +261,12 @@ def test_group_validation_split_and_warning():
 
 def _scripted_validation(monkeypatch, scores):
     it = iter(scores)
-    monkeypatch.setattr(_training, "_validate", lambda *a, **k: (next(it), 20.0))
+
+    def validate(*args, **kwargs):
+        r = next(it)
+        return {"val_loss": 1 - r, "val_temporal_r": r, "val_ssim": r, "val_psnr": 20.0}
+
+    monkeypatch.setattr(_training, "_validate", validate)
 
 
 def test_best_epoch_restored(monkeypatch):
@@ -281,10 +311,44 @@ def test_early_stopping(monkeypatch):
 
 def test_learning_rate_schedule_restarts():
     X, y = toy(16, 0)
-    est = tiny(epochs=3, restart_epochs=2, lr=1e-2, batch_size=4).fit(X, y)
+    est = tiny(
+        epochs=3,
+        restart_epochs=2,
+        lr=1e-2,
+        batch_size=4,
+        warmup_steps=0,
+        lr_schedule="cosine-restarts",
+    ).fit(X, y)
     lrs = [h["lr"] for h in est.history_]
     # end of epoch 1: half-way down the cosine; end of epoch 2: restart at the peak
     np.testing.assert_allclose(lrs, [5e-3, 1e-2, 5e-3], rtol=1e-6)
+
+
+def test_learning_rate_warmup_and_cosine():
+    factor = functools.partial(
+        _training.lr_factor,
+        schedule="cosine",
+        total_steps=100,
+        steps_per_epoch=10,
+        warmup_steps=50,
+    )
+    # the warm-up is capped at a tenth of the steps: 10 here, not 50
+    np.testing.assert_allclose(
+        [factor(0), factor(4), factor(9)],
+        [0.1, 0.5 * 0.5 * (1 + np.cos(np.pi * 0.04)), 0.5 * (1 + np.cos(np.pi * 0.09))],
+    )
+    assert factor(50) == pytest.approx(0.5) and factor(100) == pytest.approx(0.0)
+    assert (
+        _training.lr_factor(7, schedule="constant", total_steps=100, steps_per_epoch=10)
+        == 1.0
+    )
+    X, y = toy(16, 0)
+    est = tiny(epochs=4, lr=1e-2, batch_size=4, warmup_steps=0).fit(X, y)
+    np.testing.assert_allclose(
+        [h["lr"] for h in est.history_],
+        [1e-2 * 0.5 * (1 + np.cos(np.pi * e / 4)) for e in (1, 2, 3, 4)],
+        atol=1e-9,
+    )
 
 
 # ------------------------------------------------------------------ checkpoints/resume
@@ -328,8 +392,9 @@ def test_warm_start_continues():
     X, y = toy(24, 0)
     est = tiny(epochs=1, warm_start=True).fit(X, y)
     first = est.predict(X)
-    est.fit(X, y)
-    assert est.eeg_min_ == pytest.approx(X.min())
+    scaling = est.input_scaler_
+    est.fit(X[:12], y[:12])  # other data: the statistics of the first fit are kept
+    assert est.input_scaler_ is scaling
     assert not np.array_equal(first, est.predict(X))
 
 
@@ -387,7 +452,7 @@ def test_model_config_dict_and_shape_mismatch():
 
 def test_mean_volume_regressor():
     X, y = toy(10, 0)
-    base = MeanVolumeRegressor().fit(X, y)
+    base = MeanVolumeRegressor(target_scaling="volume").fit(X, y)
     flat = y.reshape(10, -1)
     scaled = (flat - flat.min(1, keepdims=True)) / np.ptp(flat, axis=1, keepdims=True)
     np.testing.assert_allclose(
@@ -395,11 +460,17 @@ def test_mean_volume_regressor():
     )
     pred = base.predict(X[:3])
     assert pred.shape == (3, 2, 8, 8)
-    s = base.score(X, y)
     yt, yp = base._metric_inputs(y, base.predict(X))
-    assert s == pytest.approx(ssim_per_volume(yt, yp).mean())
+    assert SCORERS["ssim"](base, X, y) == pytest.approx(ssim_per_volume(yt, yp).mean())
+    assert base.score(X, y) == 0.0
     run = MeanVolumeRegressor(target_scaling="run").fit(X, y)
     np.testing.assert_allclose(run.predict(X[:1])[0], y.mean(0), rtol=1e-5)
+    # zscore (default): the mean of the runs' mean volumes, in the units of y
+    runs = np.repeat(["a", "b"], 5)
+    z = MeanVolumeRegressor().fit(X, y, runs=runs)
+    expected = (y[:5].mean(0) + y[5:].mean(0)) / 2
+    np.testing.assert_allclose(z.predict(X[:1])[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(z.mean_volume_, 0, atol=1e-5)
 
 
 # -------------------------------------------------------------- torchrun / DDP
@@ -486,42 +557,56 @@ def test_target_offset_mean_starts_from_the_baseline():
     """Residual learning: a few epochs already score at least the mean volume."""
     X, y = toy(64, 0)
     Xt, yt = toy(32, 1)
-    base = MeanVolumeRegressor().fit(X, y)
-    floor = base.score(Xt, yt) - 0.02
+    ssim = SCORERS["ssim"]
+    base = MeanVolumeRegressor(target_scaling="volume").fit(X, y)
+    floor = ssim(base, Xt, yt) - 0.02
     for seed in (0, 1):
-        est = tiny(epochs=2, random_state=seed).fit(X, y)
+        est = tiny(epochs=2, random_state=seed, target_scaling="volume").fit(X, y)
         assert est.target_offset == "mean"
         np.testing.assert_allclose(est.target_mean_, base.mean_volume_, atol=1e-6)
-        assert est.score(Xt, yt) >= floor
+        assert ssim(est, Xt, yt) >= floor
     # the official raw outputs (no offset) start from noise, far below the baseline
-    raw = tiny(epochs=2, target_offset=None).fit(X, y)
+    raw = tiny(epochs=2, target_offset=None, target_scaling="volume").fit(X, y)
     assert raw.target_mean_ is None
-    assert raw.score(Xt, yt) < floor
+    assert ssim(raw, Xt, yt) < floor
     # run scaling: the offset is the mean in [0, 1] units; predictions in y units
     run = tiny(epochs=1, target_scaling="run").fit(X, y)
     run_base = MeanVolumeRegressor(target_scaling="run").fit(X, y)
     np.testing.assert_allclose(run.target_mean_, run_base.mean_volume_, atol=1e-6)
-    assert run.score(Xt, yt) >= run_base.score(Xt, yt) - 0.02
+    assert ssim(run, Xt, yt) >= ssim(run_base, Xt, yt) - 0.02
     assert 50 < run.predict(Xt).mean() < 200
 
 
-def test_target_offset_on_simulated_bids(sim_bids):
-    """Held-out participant of the simulated dataset: not below the mean volume."""
-    from eeg2fmri.features import build_dataset
+def test_statistics_come_from_training_participants_only(sim_bids):
+    """No leakage: input, target and offset statistics ignore validation rows."""
+    from eeg2fmri._scaling import fit_input_scaling, fit_target_scaling, run_codes
+    from eeg2fmri.features import FeatureParams, build_dataset
 
-    ds = build_dataset(sim_bids)
-    labels = np.unique(ds.groups)
-    test = ds.groups == labels[-1]
-    train = np.flatnonzero(~test)
-    X, y, groups = ds.X[train], ds.y[train], ds.groups[train]
-    Xt, yt = ds.X[np.flatnonzero(test)], ds.y[np.flatnonzero(test)]
-    est = tiny(epochs=2, validation_split=0.5).fit(X, y, groups=groups)
-    # the offset is the mean of the training split only (validation excluded)
-    fit_rows = ~np.isin(groups, est.validation_groups_)
-    base_fit = MeanVolumeRegressor().fit(X[fit_rows], y[fit_rows])
-    np.testing.assert_allclose(est.target_mean_, base_fit.mean_volume_, atol=1e-6)
-    base = MeanVolumeRegressor().fit(X, y)
-    assert est.score(Xt, yt) >= base.score(Xt, yt) - 0.02
+    ds = build_dataset(sim_bids, FeatureParams(n_context=4, n_freqs=32))
+    runs = ds.provenance["run_label"].to_numpy()
+    est = tiny(epochs=1, validation_split=0.34).fit(
+        ds.X, ds.y, groups=ds.groups, runs=runs
+    )
+    rows = np.flatnonzero(~np.isin(ds.groups, est.validation_groups_))
+    assert len(rows) < len(ds)
+    expected_in = fit_input_scaling(ds.X, rows, "standard", est.input_shape_)
+    np.testing.assert_allclose(est.input_scaler_.mean, expected_in.mean, rtol=1e-6)
+    np.testing.assert_allclose(est.input_scaler_.std, expected_in.std, rtol=1e-6)
+    codes, _ = run_codes(runs, len(ds))
+    expected = fit_target_scaling(ds.y, rows, "zscore", est.output_shape_, codes=codes)
+    np.testing.assert_allclose(
+        est.target_scaler_.location, expected.location, rtol=1e-6
+    )
+    np.testing.assert_allclose(est.target_scaler_.scale, expected.scale, rtol=1e-6)
+    # and they differ from statistics that include the validation participant
+    everything = fit_input_scaling(
+        ds.X, np.arange(len(ds)), "standard", est.input_shape_
+    )
+    assert not np.allclose(everything.mean, est.input_scaler_.mean)
+    means = [np.asarray(ds.y)[runs == r].mean(0) for r in sorted(set(runs[rows]))]
+    np.testing.assert_allclose(
+        est.target_scaler_.location, np.mean(means, axis=0), rtol=1e-5
+    )
 
 
 def test_target_offset_persistence_and_sigmoid_models(tmp_path):
@@ -529,7 +614,7 @@ def test_target_offset_persistence_and_sigmoid_models(tmp_path):
     import pickle
 
     X, y = toy(16, 0)
-    est = tiny(epochs=1).fit(X, y)
+    est = tiny(epochs=1, target_scaling="volume").fit(X, y)
     est.save(tmp_path / "m")
     loaded = Spec2VolEstimator.load(tmp_path / "m")
     assert loaded.target_offset == "mean"
@@ -538,17 +623,33 @@ def test_target_offset_persistence_and_sigmoid_models(tmp_path):
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(restored.target_mean_, est.target_mean_)
     np.testing.assert_array_equal(restored.predict(X), est.predict(X))
-    # a file written before the parameter existed: raw outputs, as it was trained
-    raw = tiny(epochs=1, target_offset=None).fit(X, y)
+    # a file of format 1 (before the scalings were parameters): the recipe it was
+    # trained with (min-max inputs, raw outputs) is restored
+    raw = tiny(
+        epochs=1, target_offset=None, target_scaling="volume", input_scaling="minmax"
+    ).fit(X, y)
     path = raw.save(tmp_path / "raw")
     desc = json.loads(path.read_text())
-    del desc["params"]["target_offset"]
+    desc["format_version"] = 1
+    for key in ("target_offset", "input_scaling", "loss", "selection"):
+        del desc["params"][key]
+    desc["fitted"].update(
+        eeg_min_=raw.input_scaler_.lo,
+        eeg_max_=raw.input_scaler_.hi,
+        target_min_=None,
+        target_max_=None,
+    )
+    del desc["scalings"]
     path.write_text(json.dumps(desc))
     old = Spec2VolEstimator.load(tmp_path / "raw")
     assert old.target_offset is None and old.target_mean_ is None
+    assert old.input_scaling == "minmax" and old.loss == "hybrid"
     np.testing.assert_array_equal(old.predict(X), raw.predict(X))
     # a bounded (sigmoid) output cannot hold a residual: no offset is applied
-    e2f = tiny(model="e2fnet-tiny", epochs=1).fit(X, y)
+    e2f = tiny(model="e2fnet-tiny", epochs=1, target_scaling="volume").fit(X, y)
     assert e2f.target_mean_ is None
+    # ... nor predict standardized targets
+    with pytest.raises(ValueError, match="cannot predict target_scaling='zscore'"):
+        tiny(model="e2fnet-tiny", epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="'target_offset' parameter"):
         tiny(target_offset="median").fit(X, y)

@@ -46,13 +46,22 @@ def _eeg(rng, onsets, burst_start=None, burst_len=1.0, channel=3, tail=1.0):
 # parameters
 
 
-def test_params_defaults_paper_and_roundtrip():
+def test_params_defaults_official_paper_and_roundtrip():
     p = FeatureParams()
-    assert (p.n_freqs, p.drop_dc, p.window, p.normalization) == (
+    assert (p.n_freqs, p.drop_dc, p.window, p.normalization, p.log_magnitude) == (
         249,
         True,
         "boxcar",
+        "none",
+        True,
+    )
+    official = FeatureParams.official()
+    assert (official.normalization, official.log_magnitude) == (
         "zscore_electrodes",
+        False,
+    )
+    assert FeatureParams.official(n_context=4) == FeatureParams(
+        n_context=4, normalization="zscore_electrodes", log_magnitude=False
     )
     assert (p.n_context, p.lag, p.discard_volumes, p.use_pre_scan_eeg) == (
         20,
@@ -62,6 +71,7 @@ def test_params_defaults_paper_and_roundtrip():
     )
     paper = FeatureParams.paper()
     assert paper.lag == 6.0 and paper.window == "hann" and paper.normalization == "none"
+    assert not paper.log_magnitude
     assert [paper.n_context_for(tr) for tr in (2.16, 2.0, 1.28)] == [9, 10, 16]
     assert p.n_context_for(2.16) == 20
     q = FeatureParams(window=("tukey", 0.25), log_magnitude=True)
@@ -143,7 +153,7 @@ def test_pair_counts_pre_scan_lag_and_short_eeg():
 def test_spectrum_matches_explicit_fft_dc_dropped(rng):
     onsets = _onsets(n_vol=10, lead=0.5)
     x = _eeg(rng, onsets) + 3.0  # a DC offset that must not show up
-    p = FeatureParams(normalization="none", discard_volumes=0)
+    p = FeatureParams(normalization="none", log_magnitude=False, discard_volumes=0)
     spectra, grid = compute_run_spectra(x, FS, onsets, TR, p)
     assert spectra.dtype == np.float32 and spectra.shape == (10, C, 249)
     s, L = grid.starts[4], grid.window_length
@@ -151,7 +161,11 @@ def test_spectrum_matches_explicit_fft_dc_dropped(rng):
     ref = np.abs(np.fft.rfft(x[:, s : s + L], axis=-1))[:, 1:250]
     np.testing.assert_allclose(spectra[4], ref, rtol=2e-4, atol=1e-4)
     with_dc = compute_window_spectra(
-        x, FS, grid.starts, L, FeatureParams(normalization="none", drop_dc=False)
+        x,
+        FS,
+        grid.starts,
+        L,
+        FeatureParams(normalization="none", log_magnitude=False, drop_dc=False),
     )
     np.testing.assert_allclose(
         with_dc[4, :, 0], np.abs(x[:, s : s + L].sum(-1)), rtol=1e-4
@@ -161,7 +175,11 @@ def test_spectrum_matches_explicit_fft_dc_dropped(rng):
     )
     # taper and log magnitude are what they say
     hann = compute_window_spectra(
-        x, FS, grid.starts, L, FeatureParams(normalization="none", window="hann")
+        x,
+        FS,
+        grid.starts,
+        L,
+        FeatureParams(normalization="none", log_magnitude=False, window="hann"),
     )
     w = np.hanning(L + 1)[:-1]  # periodic Hann
     ref_h = np.abs(np.fft.rfft(x[:, s : s + L] * w, axis=-1))[:, 1:250]
@@ -178,17 +196,21 @@ def test_zscore_across_electrodes_and_channels(rng):
     onsets = _onsets(n_vol=12)
     x = _eeg(rng, onsets) * rng.uniform(0.5, 3, (C, 1))
     starts = np.round(onsets * FS).astype(int)
-    z = compute_window_spectra(x, FS, starts, 500)
+    z = compute_window_spectra(x, FS, starts, 500, FeatureParams.official())
     np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-5)
     np.testing.assert_allclose(z.std(axis=1), 1, atol=1e-4)
     zc = compute_window_spectra(
-        x, FS, starts, 500, FeatureParams(normalization="zscore_channels")
+        x,
+        FS,
+        starts,
+        500,
+        FeatureParams(normalization="zscore_channels", log_magnitude=False),
     )
     np.testing.assert_allclose(zc.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(zc.std(axis=0), 1, atol=1e-4)
     # identical channels: zero std across electrodes -> 0, not NaN
     same = np.repeat(x[:1], C, axis=0)
-    z0 = compute_window_spectra(same, FS, starts, 500)
+    z0 = compute_window_spectra(same, FS, starts, 500, FeatureParams.official())
     assert np.isfinite(z0).all() and not z0.any()
 
 
@@ -198,7 +220,7 @@ def test_bins_past_nyquist_are_zero_with_one_warning(rng):
     starts = np.arange(0, 1800, 200)
     with pytest.warns(UserWarning, match="Nyquist"):
         raw = compute_window_spectra(
-            x, fs, starts, 200, FeatureParams(normalization="none")
+            x, fs, starts, 200, FeatureParams(normalization="none", log_magnitude=False)
         )
     assert raw.shape == (9, C, 249)
     assert raw[..., :100].min() > 0 and not raw[..., 100:].any()
@@ -247,7 +269,7 @@ def _burst_pairs(ds):
 
 
 def test_burst_shows_in_exactly_the_covering_windows_and_pairs(rng):
-    p = FeatureParams(normalization="none")
+    p = FeatureParams(normalization="none", log_magnitude=False)
     onsets = _onsets(rng=rng)
     burst = onsets[15] + 0.5  # inside window 15 = [onset_15, onset_15 + TR)
     x = _eeg(rng, onsets, burst)
@@ -275,7 +297,9 @@ def test_burst_shows_in_exactly_the_covering_windows_and_pairs(rng):
 
     # official z-score across electrodes: the burst channel is the lone outlier
     # among 8 electrodes, z = sqrt(7)
-    z = compute_window_spectra(x, FS, grid.starts, grid.window_length)
+    z = compute_window_spectra(
+        x, FS, grid.starts, grid.window_length, FeatureParams.official()
+    )
     assert z[15 - grid.first_window, 3, ALPHA_BIN] == pytest.approx(
         np.sqrt(7), abs=0.01
     )
@@ -286,7 +310,7 @@ def test_burst_with_lag_and_pre_scan_eeg(rng):
     burst = onsets[15] + 0.5
     # lag 6 s: window g spans [onset_g - 6, onset_g - 4) -> the burst is in window 18,
     # which is in the contexts of targets 19..38 -> 26..38
-    p = FeatureParams(normalization="none", lag=6.0)
+    p = FeatureParams(normalization="none", log_magnitude=False, lag=6.0)
     x = _eeg(rng, onsets, burst)
     vols = np.zeros((N_VOL, 1, 1, 1), np.float32)
     rf = RunFeatures.from_arrays(x, FS, onsets, vols, np.eye(4), TR, p)
@@ -303,14 +327,16 @@ def test_burst_with_lag_and_pre_scan_eeg(rng):
     # context of target 19 contains (v - 20 <= -1); the official layout never uses it
     early = 1.5
     x = _eeg(rng, onsets, early, burst_len=0.8)
-    pre = FeatureParams(normalization="none", use_pre_scan_eeg=True)
+    pre = FeatureParams(
+        normalization="none", log_magnitude=False, use_pre_scan_eeg=True
+    )
     rf = RunFeatures.from_arrays(x, FS, onsets, vols, np.eye(4), TR, pre)
     assert rf.grid.first_window == -1
     ds = PairedDataset.from_runs([rf], pre)
     np.testing.assert_array_equal(ds.provenance["volume_index"], np.arange(19, 40))
     hits = _burst_pairs(ds)
     np.testing.assert_array_equal(hits, [[0, 0]])
-    off = FeatureParams(normalization="none")
+    off = FeatureParams(normalization="none", log_magnitude=False)
     rf = RunFeatures.from_arrays(x, FS, onsets, vols, np.eye(4), TR, off)
     assert _burst_pairs(PairedDataset.from_runs([rf], off)).size == 0
 
@@ -383,7 +409,7 @@ def test_concat_and_targets(rng):
 
 
 def test_paired_dataset_groups_provenance_subset(rng):
-    p = FeatureParams(normalization="none")
+    p = FeatureParams(normalization="none", log_magnitude=False)
     runs = [_run(rng, p, None, subject=s, n_vol=n) for s, n in (("01", 30), ("02", 33))]
     ds = PairedDataset.from_runs(runs, p, bold_scaling="volume")
     assert len(ds) == (30 - 26) + (33 - 26)
@@ -506,7 +532,11 @@ def test_eeglab_sample_windows_and_alpha(realdata):
         UserWarning, match="Nyquist"
     ):  # 128 Hz: bins stop at 64 Hz = bin 128
         spectra, grid = compute_run_spectra(
-            data, sfreq, onsets, tr, FeatureParams(normalization="none")
+            data,
+            sfreq,
+            onsets,
+            tr,
+            FeatureParams(normalization="none", log_magnitude=False),
         )
     assert grid.window_length == 256
     assert spectra.shape == (119 - 6, 32, 249)

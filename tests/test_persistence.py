@@ -59,7 +59,9 @@ def test_save_load_directory(tmp_path, data, fitted):
     )
     assert desc["params"]["model"] == "spec2vol-tiny"
     assert desc["model_config"]["name"] == "spec2vol-tiny"
-    assert desc["fitted"]["target_min_"] == pytest.approx(fitted.target_min_)
+    scaling = desc["scalings"]["target_scaler_"]
+    assert scaling["method"] == "run"
+    assert scaling["lo"] == pytest.approx(fitted.target_scaler_.lo)
     assert len(desc["fitted"]["history_"]) == 2
     assert desc["feature_params"] == {"n_freqs": 6, "n_context": 2}
     assert "eeg2fmri_version" in desc

@@ -47,7 +47,12 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [_tiny(), MeanVolumeRegressor(target_scaling="run")],
+    [
+        _tiny(),
+        _tiny().set_params(target_scaling="zscore"),
+        MeanVolumeRegressor(target_scaling="run"),
+        MeanVolumeRegressor(),
+    ],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
@@ -86,8 +91,9 @@ def test_pipeline_flattened():
     assert pipe.predict(X.reshape(24, -1)).shape == (24, 128)
     from eeg2fmri.metrics import SCORERS
 
-    s = SCORERS["ssim"](pipe, X.reshape(24, -1), y.reshape(24, -1))
+    s = SCORERS["temporal_correlation"](pipe, X.reshape(24, -1), y.reshape(24, -1))
     assert s == pytest.approx(pipe.score(X.reshape(24, -1), y.reshape(24, -1)))
+    assert 0 < SCORERS["ssim"](pipe, X.reshape(24, -1), y.reshape(24, -1)) <= 1
 
 
 def test_leave_one_subject_out_on_simulated_bids(sim_bids):
