@@ -1,0 +1,1256 @@
+"""Linear encoding baselines: ridge regression from EEG band power to every voxel.
+
+:class:`BandPowerRidge` averages the EEG spectra of ``X`` over frequency bands (per
+context window and channel), standardizes these band powers and fits one ridge
+regression per voxel, all voxels sharing the penalty ``alpha_`` chosen by
+cross-validation over participants. :class:`ReducedRankRidge` projects the same
+ridge's predictions on the top ``rank_`` principal directions of its fitted training
+values, so that every voxel is predicted from a few shared spatial maps.
+
+Both are scikit-learn regressors with the conventions of
+:class:`eeg2fmri.estimator.Spec2VolEstimator`: ``fit(X, y, groups=None, runs=None)``,
+targets scaled by ``target_scaling`` (fitted on the training rows only), ``predict``
+in the units of the targets, ``score`` = mean voxel-wise temporal correlation, and
+:data:`eeg2fmri.metrics.SCORERS` for ``cross_validate``.
+
+Model
+-----
+For a sample, the feature of band ``b = [lo, hi)`` in context window ``t`` and channel
+``c`` is the mean of ``X[t, c, k]`` over the bins ``k`` with
+``lo <= frequencies[k] < hi`` (with the default log-magnitude spectra of
+:class:`eeg2fmri.features.FeatureParams`, the log of the geometric mean magnitude of
+the band). The features, ``n_context * n_channels * n_bands`` per sample, are
+standardized with the training mean and standard deviation (a
+:class:`~sklearn.preprocessing.StandardScaler` inside a
+:class:`~sklearn.pipeline.Pipeline`) and mapped to the targets in model units (for
+``'zscore'``, each voxel standardized within its run) by ridge regression.
+
+Choosing the penalty
+--------------------
+Every candidate in ``alphas`` (and ``ranks``) is scored by the mean voxel-wise
+temporal correlation between the held-out predictions and the held-out targets (model
+units), averaged over the folds; the highest wins, ties going to the larger ``alpha``
+(and the smaller rank). Correlation, not R², because the mean prediction is the
+baseline every model is compared with: it scores 0 by construction. The folds hold
+out whole participants (``groups``) when there are two or more, else contiguous
+blocks of samples, with a warning. Each fold fits its own StandardScaler on its
+training rows; one singular value decomposition of the fold's standardized features
+then gives the ridge solutions for all penalties and all voxels in closed form
+(Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 3.4.1), and the
+reduced-rank projections follow from the ``r x r`` Gram matrix of the fitted values
+(Mukherjee & Zhu, "Reduced rank ridge regression and its kernel extensions", 2011).
+The targets are scaled once, with the statistics of all the rows given to ``fit``:
+with ``'zscore'`` every run is standardized with its own statistics, so when runs
+belong to participants a held-out participant's targets do not inform the training
+folds (``'run'`` and ``'volume'`` change no correlation). The cost per fold is one
+SVD of the fold's features plus about ``n_alphas * n_samples * n_components *
+n_voxels`` multiply-adds.
+
+Memory
+------
+``fit`` holds the training features (float64, ``n_samples x n_features``) and the
+training targets in model units (float32, ``n_samples x n_voxels``); everything per
+voxel is computed in blocks of voxels. The fitted weights are stored in float32 in the
+smaller of two exact forms: the dense ridge coefficients ``(n_voxels, n_features)``,
+or a factorization ``latent (n_components, n_features)`` times ``components_
+(n_components, n_voxels)`` with ``n_components`` the rank of the standardized
+training features (at most ``min(n_samples, n_features)``). With 120 000 voxels and
+9 000 band features the dense form takes 4.3 GB; fitted on 4 000 samples, the
+factorized form takes 2 GB. :class:`ReducedRankRidge` needs only ``rank_ *
+(n_features + n_voxels)`` numbers. Predictions are computed in float64.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from . import _scaling
+from ._utils.logging import logger
+from .estimator import (
+    _check_fit_data,
+    _check_predict_data,
+    _correlation_inputs,
+    _format_prediction,
+    _is_int,
+    _mean_temporal_r,
+    _metric_inputs,
+    _validate_params,
+)
+from .exceptions import ModelFileError
+
+__all__ = [
+    "BandPowerRidge",
+    "ReducedRankRidge",
+    "DEFAULT_BANDS",
+    "DEFAULT_ALPHAS",
+    "DEFAULT_RANKS",
+]
+
+#: Default EEG bands in Hz, ``[low, high)``: delta, theta, alpha, beta 1, beta 2,
+#: gamma 1 and gamma 2.
+DEFAULT_BANDS = ((1, 4), (4, 8), (8, 13), (13, 20), (20, 30), (30, 45), (45, 70))
+#: Default ridge penalties: 1, 10, ..., 10**6 (the features are standardized).
+DEFAULT_ALPHAS = (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
+#: Default candidate ranks of :class:`ReducedRankRidge`.
+DEFAULT_RANKS = (1, 2, 4, 8, 16, 32)
+
+_BLOCK_BYTES = 64 * 2**20  # temporary float64 arrays per block of rows or voxels
+_MAX_FOLDS = 5
+
+
+# ---------------------------------------------------------------- parameter checks
+
+
+def _short(value):
+    """One-line description of a parameter value for error messages."""
+    text = repr(value)
+    if "\n" in text or len(text) > 80:
+        try:
+            return f"{type(value).__name__} of shape {np.shape(value)}"
+        except (ValueError, TypeError):
+            return f"a {type(value).__name__}"
+    return text
+
+
+def _real_vector(value, low=None):
+    """``value`` as a non-empty 1-D float64 array of finite reals, or None."""
+    if isinstance(value, str | bytes | bool) or value is None:
+        return None
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        return None
+    if arr.ndim > 1 or arr.size == 0 or arr.dtype == bool:
+        return None
+    if arr.dtype.kind not in "fiu":
+        return None
+    arr = np.atleast_1d(arr).astype(np.float64)
+    if not np.isfinite(arr).all() or (low is not None and (arr < low).any()):
+        return None
+    return arr
+
+
+def _int_vector(value, low):
+    arr = _real_vector(value, low)
+    if arr is None or not np.issubdtype(np.asarray(value).dtype, np.integer):
+        return None
+    return arr.astype(np.int64)
+
+
+def _band_pairs(value):
+    """``bands`` as a (n_bands, 2) float64 array, or None if malformed."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) == 0:
+        return None
+    if not np.isfinite(arr).all() or (arr[:, 0] >= arr[:, 1]).any():
+        return None
+    return arr
+
+
+def _cv_ok(value):
+    if value is None or _is_int(value, 2):
+        return True
+    if isinstance(value, numbers.Number | str | bytes):
+        return False
+    return hasattr(value, "split") or hasattr(value, "__iter__")
+
+
+_LINEAR_CONSTRAINTS = {
+    "frequencies": (
+        lambda v: v is None or _real_vector(v) is not None,
+        "None or a 1-D sequence of finite frequencies in Hz, one per bin of X",
+    ),
+    "bands": (
+        lambda v: v is None or _band_pairs(v) is not None,
+        "None or a non-empty sequence of (low, high) pairs of finite frequencies in "
+        "Hz with low < high",
+    ),
+    "alphas": (
+        lambda v: _real_vector(v, 0.0) is not None,
+        "a float >= 0 or a non-empty 1-D sequence of floats >= 0",
+    ),
+    "ranks": (
+        lambda v: _int_vector(v, 1) is not None,
+        "an int >= 1 or a non-empty 1-D sequence of ints >= 1",
+    ),
+    "cv": (
+        _cv_ok,
+        "None, an int >= 2, a cross-validation splitter or an iterable of (train, "
+        "test) index pairs",
+    ),
+}
+
+
+def _validate_linear_params(est):
+    _validate_params(est)  # the shared constraints (target_scaling)
+    params = est.get_params(deep=False)
+    for name, (check, expected) in _LINEAR_CONSTRAINTS.items():
+        if name in params and not check(params[name]):
+            raise ValueError(
+                f"The '{name}' parameter of {type(est).__name__} must be {expected}. "
+                f"Got {_short(params[name])} instead."
+            )
+
+
+def _band_weights(est, n_freqs):
+    """Averaging matrix (n_freqs, n_bands) and the kept bands, or (None, None).
+
+    ``bands=None`` keeps every bin as its own feature.
+    """
+    name = type(est).__name__
+    if est.bands is None:
+        if est.frequencies is not None:
+            _check_frequencies(est, n_freqs)
+        return None, None
+    if est.frequencies is None:
+        raise ValueError(
+            f"The 'frequencies' parameter of {name} is required to average X over "
+            f"'bands': expected {n_freqs} values (Hz of each bin of X's last axis, "
+            "e.g. PairedDataset.frequencies), found None."
+        )
+    freqs = _check_frequencies(est, n_freqs)
+    bands = _band_pairs(est.bands)
+    f = freqs[:, None]
+    inside = (f >= bands[None, :, 0]) & (f < bands[None, :, 1])
+    keep = inside.any(axis=0)
+    if not keep.any():
+        raise ValueError(
+            f"None of the 'bands' of {name} contains a frequency bin: expected at "
+            f"least one band with low <= f < high for the bins of X at "
+            f"{freqs.min():g}..{freqs.max():g} Hz, found bands "
+            f"{bands.tolist()}."
+        )
+    if not keep.all():
+        logger.info(
+            "%s: bands without a frequency bin skipped: %s",
+            name,
+            bands[~keep].tolist(),
+        )
+    weights = inside[:, keep].astype(np.float64)
+    return weights / weights.sum(axis=0), bands[keep]
+
+
+def _check_frequencies(est, n_freqs):
+    freqs = _real_vector(est.frequencies)
+    if len(freqs) != n_freqs:
+        raise ValueError(
+            f"The 'frequencies' parameter of {type(est).__name__} must have one value "
+            f"per frequency bin of X: expected {n_freqs} values, found {len(freqs)}."
+        )
+    return freqs
+
+
+# ------------------------------------------------------------------------ features
+
+
+def _row_step(bytes_per_row):
+    return max(1, _BLOCK_BYTES // max(1, int(bytes_per_row)))
+
+
+def _band_power(X, input_shape, weights):
+    """Band-power features of every row of X, float64 (n_samples, n_features).
+
+    X is read in chunks of rows (it may be a lazy array-like); non-finite values raise
+    :class:`~eeg2fmri.exceptions.DataError`.
+    """
+    n = len(X)
+    t, c, f = input_shape
+    n_bands = f if weights is None else weights.shape[1]
+    out = np.empty((n, t * c * n_bands), dtype=np.float64)
+    step = _row_step(t * c * f * 8)
+    for start in range(0, n, step):
+        rows = np.arange(start, min(n, start + step))
+        chunk = np.asarray(X[rows], dtype=np.float64).reshape(len(rows), t, c, f)
+        _scaling._check_finite(chunk, "X")
+        if weights is not None:
+            chunk = chunk @ weights
+        out[rows] = chunk.reshape(len(rows), -1)
+    return out
+
+
+def _model_targets(y, target, output_shape):
+    """All targets in model units, float32 (n_samples, n_voxels), read in chunks."""
+    n = len(y)
+    n_vox = int(np.prod(output_shape))
+    out = np.empty((n, n_vox), dtype=np.float32)
+    step = _row_step(n_vox * 8)
+    for start in range(0, n, step):
+        rows = np.arange(start, min(n, start + step))
+        chunk = np.asarray(y[rows]).reshape(len(rows), *output_shape)
+        out[rows] = target.to_model(chunk, rows=rows).reshape(len(rows), n_vox)
+    return out
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+def _svd(Xs):
+    """Thin SVD of ``Xs`` without its numerically zero singular values."""
+    import scipy.linalg
+
+    n, p = Xs.shape
+    if n == 0 or p == 0:
+        return np.zeros((n, 0)), np.zeros(0), np.zeros((0, p))
+    try:
+        U, s, Vt = scipy.linalg.svd(Xs, full_matrices=False, check_finite=False)
+    except np.linalg.LinAlgError:  # gesdd did not converge: the slower, safer driver
+        U, s, Vt = scipy.linalg.svd(
+            Xs, full_matrices=False, check_finite=False, lapack_driver="gesvd"
+        )
+    keep = s > s[0] * max(n, p) * np.finfo(np.float64).eps
+    return U[:, keep], s[keep], Vt[keep]
+
+
+def _voxel_blocks(n_vox, floats_per_voxel):
+    step = _row_step(8 * max(1, floats_per_voxel))
+    for start in range(0, n_vox, step):
+        yield slice(start, min(n_vox, start + step))
+
+
+def _centered_block(Y, rows, cols):
+    """``Y[rows, cols]`` in float64, centered per column; constant columns exactly 0."""
+    block = Y[rows, cols].astype(np.float64)
+    if not len(block):
+        return block
+    constant = np.ptp(block, axis=0) == 0
+    block -= block.mean(axis=0)
+    block[:, constant] = 0.0
+    return block
+
+
+def _top_directions(GGt, e, max_rank):
+    """``W`` (r, k) with ``W.T @ G`` the top right singular vectors of ``diag(e) G``.
+
+    ``GGt = G @ G.T``; the right singular vectors of ``diag(e) G`` are
+    ``G.T diag(e) z / sigma`` for the eigenpairs ``(sigma**2, z)`` of
+    ``diag(e) GGt diag(e)``. Directions with no variance (relative 1e-10) are dropped,
+    so ``k <= max_rank`` may be smaller.
+    """
+    r = len(e)
+    if r == 0 or max_rank == 0:
+        return np.zeros((r, 0))
+    lam, Z = np.linalg.eigh(e[:, None] * GGt * e[None, :])
+    lam, Z = lam[::-1], Z[:, ::-1]
+    keep = int(np.sum(lam > max(lam[0], 0.0) * 1e-10)) if lam[0] > 0 else 0
+    k = min(max_rank, keep)
+    return e[:, None] * Z[:, :k] / np.sqrt(lam[:k])
+
+
+def _correlation_sums(P, Yc, varies):
+    """Sum over the varying voxels of the correlation of each prediction set.
+
+    ``P`` (n_sets, n, c) and ``Yc`` (n, c) are centered over the rows; a prediction
+    that is 0 everywhere (constant) scores 0, as in
+    :func:`eeg2fmri.metrics.mean_temporal_correlation`.
+    """
+    num = np.einsum("anc,nc->ac", P, Yc)
+    pss = np.einsum("anc,anc->ac", P, P)
+    yss = np.einsum("nc,nc->c", Yc, Yc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(pss > 0, num / np.sqrt(pss * yss), 0.0)
+    return np.clip(r, -1.0, 1.0)[:, varies].sum(axis=1)
+
+
+# ----------------------------------------------------------------------- estimators
+
+
+class BandPowerRidge(RegressorMixin, BaseEstimator):
+    """Ridge regression from EEG band power to every voxel (linear baseline).
+
+    See the module documentation (:mod:`eeg2fmri.linear`) for the features, the
+    choice of the penalty by cross-validation and the memory the model takes.
+
+    Parameters
+    ----------
+    frequencies : array-like of shape (n_freqs,)
+        Frequency in Hz of each bin of the last axis of ``X``
+        (:attr:`eeg2fmri.features.PairedDataset.frequencies`). Required unless
+        ``bands`` is None.
+    bands : sequence of (low, high) pairs or None, default=DEFAULT_BANDS
+        Frequency bands in Hz, ``low <= f < high``: delta 1-4, theta 4-8, alpha 8-13,
+        beta 13-20 and 20-30, gamma 30-45 and 45-70 by default. Bands without a bin
+        are skipped. None uses every bin as its own feature (no averaging).
+    alphas : float or array-like of floats >= 0, default=DEFAULT_ALPHAS
+        Candidate ridge penalties (1, 10, ..., 1e6), on standardized features.
+    cv : None, int, cross-validation splitter or iterable, default=None
+        Splits that choose ``alpha_``. None: ``GroupKFold(min(5, n_groups))`` when
+        ``groups`` has two or more participants, else ``KFold(min(5, n_samples))``
+        (contiguous blocks, not shuffled, since neighbouring volumes are correlated)
+        with a warning. An int: that number of ``GroupKFold`` or ``KFold`` splits. A
+        splitter gets ``groups`` (e.g. ``LeaveOneGroupOut()``). Ignored when there is
+        a single candidate.
+    target_scaling : {'zscore', 'volume', 'run'}, default='zscore'
+        Targets standardized per voxel within each run, min-max scaled per volume, or
+        min-max scaled over the training targets, as in
+        :class:`~eeg2fmri.estimator.Spec2VolEstimator`; ``predict`` returns BOLD
+        intensity for ``'zscore'`` and ``'run'``, per-volume [0, 1] units for
+        ``'volume'``.
+    input_shape : tuple of 3 ints, optional
+        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
+        ``X``: ``(1, 1, n_features)``.
+    output_shape : tuple of 3 ints, optional
+        ``(D, H, W)`` of flattened 2-D ``y``. Default for 1-D/2-D ``y``:
+        ``(1, 1, n_targets)``.
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        ``StandardScaler`` (band-power statistics of the training rows) followed by
+        ``Ridge(alpha=alpha_)`` holding the solution. When ``components_`` is None,
+        ``coef_`` (float32) has shape ``(n_voxels, n_features)`` and
+        ``pipeline_.predict(features)`` gives the model-unit predictions; else
+        ``coef_`` has shape ``(n_components, n_features)``, ``intercept_`` is 0, and
+        the model-unit predictions are
+        ``pipeline_.predict(features) @ components_ + intercept_``.
+    components_ : ndarray of shape (n_components, n_voxels) or None
+        float32. None when the ridge predicts the voxels directly (dense
+        coefficients); else the voxel loadings of the ridge's outputs. The factorized
+        form is used when it takes less memory than the dense one.
+    intercept_ : ndarray of shape (n_voxels,)
+        Mean training target in model units (float64; 0 for ``'zscore'``).
+    coef_ : ndarray of shape (n_voxels, n_features)
+        Ridge coefficients of the standardized band powers (float32), computed on
+        access from the factorized form (mind the memory with many voxels).
+    alpha_ : float
+        Penalty chosen by cross-validation.
+    cv_scores_ : dict
+        Mean held-out voxel-wise temporal correlation (model units) of each candidate
+        ``alpha``; NaN where no fold could be scored; empty without cross-validation.
+    best_score_ : float
+        ``cv_scores_[alpha_]`` (NaN without cross-validation).
+    n_splits_ : int
+        Number of cross-validation splits (0 without cross-validation).
+    bands_ : ndarray of shape (n_bands, 2) or None
+        The bands that contain at least one bin (None for ``bands=None``).
+    band_weights_ : ndarray of shape (n_freqs, n_bands) or None
+        The averaging matrix of the bins of each band.
+    feature_shape_ : tuple of int
+        ``(n_context, n_channels, n_bands)``: the features (and the columns of
+        ``coef_``) in C order.
+    target_scaler_ : TargetScaling
+        Target statistics (training rows only): ``location`` and ``scale`` of shape
+        ``(D, H, W)`` for ``'zscore'``, ``lo``/``hi`` for ``'run'``.
+    run_source_ : {'runs', 'groups', 'none'}
+        What defined the runs of ``target_scaling='zscore'``.
+    input_shape_, output_shape_ : tuple of int
+        Sample shapes seen in ``fit``.
+    n_features_in_ : int
+        Number of input values per sample.
+    feature_names_in_ : ndarray of str
+        Column names of a 2-D DataFrame ``X``, if it had string column names.
+
+    See Also
+    --------
+    ReducedRankRidge : The same ridge with predictions on a few shared spatial maps.
+    eeg2fmri.estimator.MeanVolumeRegressor : The mean-volume baseline (score 0).
+
+    Examples
+    --------
+    Voxels that follow the alpha band (8-13 Hz) of channel 0 plus noise:
+
+    >>> import numpy as np
+    >>> from eeg2fmri.linear import BandPowerRidge
+    >>> rng = np.random.default_rng(0)
+    >>> freqs = np.arange(1.0, 41.0)  # 40 bins at 1..40 Hz
+    >>> X = rng.normal(size=(90, 2, 3, 40))  # (n_samples, n_context, n_channels, F)
+    >>> alpha_power = X[:, :, 0, 7:12].mean(axis=(1, 2))
+    >>> y = 100 + 5 * alpha_power[:, None, None, None] * np.ones((1, 2, 3, 4))
+    >>> y += rng.normal(scale=0.2, size=y.shape)
+    >>> groups = np.repeat(["01", "02", "03"], 30)  # participant of each sample
+    >>> est = BandPowerRidge(frequencies=freqs).fit(X[:60], y[:60], groups=groups[:60])
+    >>> est.predict(X[60:]).shape
+    (30, 2, 3, 4)
+    >>> est.alpha_ in est.alphas, est.feature_shape_  # no bin in 45-70 Hz: 6 bands
+    (True, (2, 3, 6))
+    >>> bool(est.score(X[60:], y[60:]) > 0.5)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        frequencies=None,
+        bands=DEFAULT_BANDS,
+        alphas=DEFAULT_ALPHAS,
+        cv=None,
+        target_scaling="zscore",
+        input_shape=None,
+        output_shape=None,
+    ):
+        self.frequencies = frequencies
+        self.bands = bands
+        self.alphas = alphas
+        self.cv = cv
+        self.target_scaling = target_scaling
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+
+    # ------------------------------------------------------------------------- fit
+
+    def fit(self, X, y, groups=None, runs=None):
+        """Choose the penalty by cross-validation, then fit on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (a numpy array, a memmap or a lazy array-like, read in
+            chunks of rows).
+        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            Measured volumes.
+        groups : array-like of shape (n_samples,), optional
+            Participant of each sample: the cross-validation holds out whole
+            participants, and, without ``runs``, each participant is one run of
+            ``target_scaling='zscore'``.
+        runs : array-like of shape (n_samples,), optional
+            Run of each sample (``'zscore'``).
+
+        Returns
+        -------
+        self : BandPowerRidge
+            The fitted estimator.
+        """
+        _validate_linear_params(self)
+        X, y, input_shape, output_shape, y_ndim = _check_fit_data(self, X, y)
+        n = len(X)
+        groups = self._check_groups(groups, n)
+        weights, bands = _band_weights(self, input_shape[2])
+        n_bands = input_shape[2] if weights is None else weights.shape[1]
+        features = _band_power(X, input_shape, weights)
+        codes, source = _scaling.run_codes(runs, n, groups)
+        target = _scaling.fit_target_scaling(
+            y, np.arange(n), self.target_scaling, output_shape, codes=codes
+        )
+        Y = _model_targets(y, target, output_shape)
+        self._select(features, Y, groups)
+        self._fit_final(features, Y)
+        self.target_scaler_ = target.release_fit_state()
+        self.run_source_ = source
+        self.bands_ = bands
+        self.band_weights_ = weights
+        self.feature_shape_ = (int(input_shape[0]), int(input_shape[1]), int(n_bands))
+        self.input_shape_ = tuple(int(s) for s in input_shape)
+        self.output_shape_ = tuple(int(s) for s in output_shape)
+        self.n_features_in_ = int(np.prod(input_shape))
+        self._y_ndim = y_ndim
+        return self
+
+    def _check_groups(self, groups, n):
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(
+                f"groups must have shape ({n},), one label per sample. Got shape "
+                f"{groups.shape} instead."
+            )
+        return groups
+
+    def _candidate_ranks(self):
+        return np.zeros(1, dtype=np.int64)  # plain ridge: no rank
+
+    def _splits(self, features, groups):
+        """The (train, test) index pairs of the cross-validation."""
+        from sklearn.model_selection import GroupKFold, KFold, check_cv
+
+        n = len(features)
+        name = type(self).__name__
+        if n < 2:
+            raise ValueError(
+                f"{name} needs at least 2 samples to choose among the candidate "
+                f"penalties by cross-validation; found n_samples={n}. Pass a single "
+                "value to 'alphas' to fit without cross-validation."
+            )
+        n_groups = 0 if groups is None else len(np.unique(groups))
+        if self.cv is None or isinstance(self.cv, numbers.Integral):
+            if n_groups >= 2:
+                k = min(_MAX_FOLDS, n_groups) if self.cv is None else int(self.cv)
+                splitter, split_groups = GroupKFold(n_splits=k), groups
+            else:
+                k = min(_MAX_FOLDS, n) if self.cv is None else int(self.cv)
+                splitter, split_groups = KFold(n_splits=k), None
+                if self.cv is None:
+                    reason = (
+                        "Only one group (participant) in the training data"
+                        if n_groups == 1
+                        else "No groups given to fit"
+                    )
+                    warnings.warn(
+                        f"{reason}: {name} chooses its penalty by {k}-fold "
+                        "cross-validation over contiguous blocks of samples, which "
+                        "gives optimistic scores because neighbouring volumes are "
+                        "correlated; pass groups=<participant per sample> of two or "
+                        "more participants to hold out whole participants.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+        else:
+            splitter, split_groups = check_cv(self.cv), groups
+        splits = [
+            (np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
+            for tr, te in splitter.split(features, None, split_groups)
+        ]
+        if not splits:
+            raise ValueError(f"The 'cv' parameter of {name} gave no split.")
+        return splits
+
+    def _select(self, features, Y, groups):
+        """Set ``alpha_`` (and ``rank_``), ``cv_scores_``, ``best_score_``."""
+        alphas = np.unique(_real_vector(self.alphas, 0.0))
+        ranks = self._candidate_ranks()
+        if len(alphas) * len(ranks) == 1:
+            self.alpha_, self.cv_scores_ = float(alphas[0]), {}
+            self.best_score_, self.n_splits_ = float("nan"), 0
+            self._set_rank(int(ranks[0]))
+            return
+        splits = self._splits(features, groups)
+        fold_scores = np.full((len(splits), len(alphas), len(ranks)), np.nan)
+        for i, (tr, te) in enumerate(splits):
+            fold_scores[i] = self._fold_scores(features, Y, tr, te, alphas, ranks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN candidates
+            scores = np.nanmean(fold_scores, axis=0)
+        # preference among ties: smaller rank, then larger alpha
+        order = [(j, i) for j in range(len(ranks)) for i in range(len(alphas))[::-1]]
+        finite = np.isfinite(scores)
+        if finite.any():
+            best = np.max(scores[finite])
+            tol = 1e-12 * max(1.0, abs(best))
+            i, j = next((i, j) for j, i in order if scores[i, j] >= best - tol)
+        else:
+            i, j = order[0][1], order[0][0]
+            warnings.warn(
+                f"{type(self).__name__}: no cross-validation fold could be scored "
+                "(held-out targets constant or fewer than 2 held-out samples); chose "
+                f"alpha={alphas[i]:g}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.alpha_ = float(alphas[i])
+        self._set_rank(int(ranks[j]))
+        self.cv_scores_ = self._score_dict(alphas, ranks, scores)
+        self.best_score_ = float(scores[i, j])
+        self.n_splits_ = len(splits)
+        logger.info(
+            "%s: alpha=%g chosen by %d-fold cross-validation (mean r %.4f)",
+            type(self).__name__,
+            self.alpha_,
+            self.n_splits_,
+            self.best_score_,
+        )
+
+    def _set_rank(self, rank):
+        pass
+
+    def _score_dict(self, alphas, ranks, scores):
+        return {float(a): float(scores[i, 0]) for i, a in enumerate(alphas)}
+
+    @staticmethod
+    def _fold_setup(features, tr, te):
+        """Fold-wise standardization and SVD: (U, s, Vt, centered test projections)."""
+        scaler = StandardScaler().fit(features[tr])
+        U, s, Vt = _svd(scaler.transform(features[tr]))
+        A = scaler.transform(features[te]) @ Vt.T
+        A -= A.mean(axis=0) if len(A) else 0.0
+        return U, s, Vt, A
+
+    def _fold_scores(self, features, Y, tr, te, alphas, ranks):
+        """Summed correlation / number of varying voxels, per (alpha, rank)."""
+        U, s, _, A = self._fold_setup(features, tr, te)
+        D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])  # (n_alphas, r)
+        AD = A[None, :, :] * D[:, None, :]
+        sums, count = np.zeros(len(alphas)), 0
+        per_voxel = len(alphas) * len(te) + len(tr) + len(te)
+        for cols in _voxel_blocks(Y.shape[1], per_voxel):
+            G = U.T @ _centered_block(Y, tr, cols)
+            Yte = _centered_block(Y, te, cols)
+            varies = np.any(Yte != 0, axis=0)
+            sums += _correlation_sums(AD @ G, Yte, varies)
+            count += int(varies.sum())
+        if len(te) < 2 or count == 0:
+            return np.full((len(alphas), 1), np.nan)
+        return (sums / count)[:, None]
+
+    def _fit_final(self, features, Y):
+        """Refit on all rows with ``alpha_``: ``pipeline_``, ``components_``..."""
+        scaler = StandardScaler().fit(features)
+        U, s, Vt = _svd(scaler.transform(features))
+        d = s / (s**2 + self.alpha_)
+        rows = np.arange(len(Y))
+        n_vox, n_feat, r = Y.shape[1], features.shape[1], len(s)
+        intercept = np.zeros(n_vox)
+        for cols in _voxel_blocks(n_vox, len(rows)):
+            intercept[cols] = Y[:, cols].mean(axis=0, dtype=np.float64)
+        if n_feat * n_vox <= r * (n_feat + n_vox):  # dense coefficients are smaller
+            coef = np.empty((n_vox, n_feat), dtype=np.float32)
+            dVt = d[:, None] * Vt
+            for cols in _voxel_blocks(n_vox, len(rows) + n_feat):
+                coef[cols] = (U.T @ _centered_block(Y, rows, cols)).T @ dVt
+            components = None
+        else:
+            coef = (d[:, None] * Vt).astype(np.float32)
+            components = np.empty((r, n_vox), dtype=np.float32)
+            for cols in _voxel_blocks(n_vox, len(rows) + r):
+                components[:, cols] = U.T @ _centered_block(Y, rows, cols)
+        self._set_model(scaler, coef, components, intercept)
+
+    def _set_model(self, scaler, coef, components, intercept):
+        ridge = Ridge(alpha=self.alpha_)
+        ridge.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
+        # dense: the pipeline predicts model units; factorized: the latent outputs
+        ridge.intercept_ = (
+            np.asarray(intercept, dtype=np.float64)
+            if components is None
+            else np.zeros(len(coef))
+        )
+        ridge.n_features_in_ = int(coef.shape[1])
+        ridge.solver_ = "svd"
+        self.pipeline_ = make_pipeline(scaler, ridge)
+        self.components_ = components
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+
+    # --------------------------------------------------------------------- predict
+
+    @property
+    def coef_(self):
+        """Dense ridge coefficients (n_voxels, n_features), float32 (see class doc)."""
+        check_is_fitted(self)
+        coef = self.pipeline_[-1].coef_
+        if self.components_ is None:
+            return coef
+        return np.ascontiguousarray((coef.T @ self.components_).T)
+
+    def _predict_model_units(self, features):
+        """Model-unit predictions (n, n_voxels) float64 of band-power features."""
+        Xs = self.pipeline_[0].transform(features)
+        coef = self.pipeline_[-1].coef_
+        n_vox = len(self.intercept_)
+        out = np.empty((len(Xs), n_vox))
+        if self.components_ is None:
+            for cols in _voxel_blocks(n_vox, Xs.shape[1] + len(Xs)):
+                out[:, cols] = Xs @ coef[cols].astype(np.float64).T
+        else:
+            latent = Xs @ coef.astype(np.float64).T
+            for cols in _voxel_blocks(n_vox, len(coef) + len(Xs)):
+                out[:, cols] = latent @ self.components_[:, cols].astype(np.float64)
+        out += self.intercept_
+        return out
+
+    def predict(self, X):
+        """Predict volumes from EEG spectra.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (read in chunks of rows).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
+            targets. Units: BOLD intensity like the training targets for
+            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
+            ``'volume'``.
+        """
+        X = _check_predict_data(self, X)
+        n = len(X)
+        shape = tuple(self.output_shape_)
+        n_vox = int(np.prod(shape))
+        dtype = np.float32 if self._y_ndim == 4 else np.float64
+        out = np.empty((n, *shape), dtype=dtype)
+        step = _row_step(8 * (n_vox + np.prod(self.input_shape_)))
+        for start in range(0, n, step):
+            rows = np.arange(start, min(n, start + step))
+            features = _band_power(
+                _RowView(X, rows), self.input_shape_, self.band_weights_
+            )
+            pred = self._predict_model_units(features).reshape(len(rows), *shape)
+            out[rows] = self.target_scaler_.to_prediction(pred)
+        return _format_prediction(out, n, self._y_ndim, shape)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean voxel-wise temporal correlation between ``predict(X)`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra.
+        y : array-like of shape (n_samples, D, H, W) or flattened
+            Measured volumes (units of ``fit``).
+        sample_weight : None
+            Not supported (ignored with a warning).
+
+        Returns
+        -------
+        score : float
+            Mean r over the voxels whose measured series varies (a constant
+            prediction scores 0), as :meth:`Spec2VolEstimator.score
+            <eeg2fmri.estimator.Spec2VolEstimator.score>`.
+        """
+        return _mean_temporal_r(self, y, self.predict(X), sample_weight)
+
+    def _metric_inputs(self, y_true, y_pred):
+        return _metric_inputs(self, y_true, y_pred)
+
+    def _correlation_inputs(self, y_true, y_pred):
+        return _correlation_inputs(self, y_true, y_pred)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "pipeline_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Write the fitted estimator as safetensors tensors + a JSON description.
+
+        Nothing is pickled. The format is that of
+        :meth:`Spec2VolEstimator.save <eeg2fmri.estimator.Spec2VolEstimator.save>`
+        (``"format": "eeg2fmri-estimator"``, version 2, ``"class"`` naming this
+        class); both files are written atomically. A ``cv`` splitter object is saved
+        as None (it only matters for refitting).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory (``weights.safetensors`` and ``estimator.json`` inside), or a
+            file name ending in ``.safetensors`` (the JSON is written next to it).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The JSON file written.
+        """
+        check_is_fitted(self)
+        return _save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator written by :meth:`save` (nothing is unpickled).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory, the ``.safetensors`` file or the JSON file.
+
+        Returns
+        -------
+        estimator : BandPowerRidge or ReducedRankRidge
+            The class written in the file (this class or a subclass of it).
+
+        Raises
+        ------
+        eeg2fmri.exceptions.ModelFileError
+            If the files are missing, were not written by eeg2fmri, hold another
+            class or are corrupt.
+        """
+        return _load(cls, path)
+
+
+class _RowView:
+    """Rows ``rows`` of an array-like, indexable with int arrays (for chunking)."""
+
+    def __init__(self, X, rows):
+        self.X, self.rows = X, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, idx):
+        return self.X[self.rows[idx]]
+
+
+class ReducedRankRidge(BandPowerRidge):
+    """Reduced-rank ridge regression from EEG band power to every voxel.
+
+    The ridge of :class:`BandPowerRidge`, with its predictions projected on the top
+    ``rank_`` principal directions of its fitted training values:
+    ``B_rrr = B_ridge V_k V_k^T``, with ``V_k`` the top ``k`` right singular vectors
+    of the (centered) fitted values ``X_train B_ridge``. Every voxel is then a
+    combination of ``rank_`` shared spatial maps (``components_``), each driven by one
+    linear function of the band powers. ``alpha`` and ``rank`` are chosen together by
+    the cross-validation of :class:`BandPowerRidge`; in every fold the projection comes
+    from that fold's training rows only.
+
+    Parameters
+    ----------
+    frequencies : array-like of shape (n_freqs,)
+        Frequency in Hz of each bin of ``X`` (required unless ``bands`` is None).
+    bands : sequence of (low, high) pairs or None, default=DEFAULT_BANDS
+        Frequency bands in Hz (see :class:`BandPowerRidge`).
+    alphas : float or array-like of floats >= 0, default=DEFAULT_ALPHAS
+        Candidate ridge penalties.
+    ranks : int or array-like of ints >= 1, default=DEFAULT_RANKS
+        Candidate ranks (1, 2, 4, 8, 16, 32). A rank larger than the number of
+        directions the fitted values have (at most ``min(n_samples - 1,
+        n_features, n_voxels)``) uses them all.
+    cv : None, int, cross-validation splitter or iterable, default=None
+        Splits that choose ``alpha_`` and ``rank_`` (see :class:`BandPowerRidge`).
+    target_scaling : {'zscore', 'volume', 'run'}, default='zscore'
+        Target units (see :class:`BandPowerRidge`).
+    input_shape : tuple of 3 ints, optional
+        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``.
+    output_shape : tuple of 3 ints, optional
+        ``(D, H, W)`` of flattened 2-D ``y``.
+
+    Attributes
+    ----------
+    rank_ : int
+        Number of spatial maps used: the chosen rank, or fewer when the fitted
+        values have fewer directions.
+    components_ : ndarray of shape (rank_, n_voxels)
+        The spatial maps (orthonormal rows ``V_k^T``, float32).
+    pipeline_ : sklearn.pipeline.Pipeline
+        ``StandardScaler`` + ``Ridge`` whose ``coef_`` of shape
+        ``(rank_, n_features)`` gives the time course of each map:
+        model-unit predictions are ``pipeline_.predict(features) @ components_ +
+        intercept_``.
+    cv_scores_ : dict
+        Mean held-out temporal correlation of each ``(alpha, rank)`` candidate.
+    alpha_, best_score_, n_splits_, intercept_, coef_, bands_, band_weights_, \
+feature_shape_, target_scaler_, run_source_, input_shape_, output_shape_, \
+n_features_in_
+        As in :class:`BandPowerRidge`.
+
+    See Also
+    --------
+    BandPowerRidge : The full-rank ridge.
+
+    Examples
+    --------
+    Two voxel patterns driven by the alpha band, a third by the beta band:
+
+    >>> import numpy as np
+    >>> from eeg2fmri.linear import ReducedRankRidge
+    >>> rng = np.random.default_rng(0)
+    >>> freqs = np.arange(1.0, 41.0)
+    >>> X = rng.normal(size=(90, 1, 4, 40))
+    >>> alpha_power = X[:, 0, 0, 7:12].mean(axis=1)
+    >>> pattern = rng.normal(size=(1, 2, 4, 4))
+    >>> y = 50 + alpha_power[:, None, None, None] * pattern
+    >>> y += rng.normal(scale=0.05, size=y.shape)
+    >>> groups = np.repeat(["01", "02", "03"], 30)
+    >>> est = ReducedRankRidge(frequencies=freqs, ranks=(1, 2, 4))
+    >>> est = est.fit(X, y, groups=groups)
+    >>> est.rank_, est.components_.shape
+    (1, (1, 32))
+    """
+
+    def __init__(
+        self,
+        *,
+        frequencies=None,
+        bands=DEFAULT_BANDS,
+        alphas=DEFAULT_ALPHAS,
+        ranks=DEFAULT_RANKS,
+        cv=None,
+        target_scaling="zscore",
+        input_shape=None,
+        output_shape=None,
+    ):
+        super().__init__(
+            frequencies=frequencies,
+            bands=bands,
+            alphas=alphas,
+            cv=cv,
+            target_scaling=target_scaling,
+            input_shape=input_shape,
+            output_shape=output_shape,
+        )
+        self.ranks = ranks
+
+    def fit(self, X, y, groups=None, runs=None):
+        """Choose the penalty and the rank by cross-validation, then fit on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra.
+        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            Measured volumes.
+        groups : array-like of shape (n_samples,), optional
+            Participant of each sample (see :meth:`BandPowerRidge.fit`).
+        runs : array-like of shape (n_samples,), optional
+            Run of each sample (``'zscore'``).
+
+        Returns
+        -------
+        self : ReducedRankRidge
+            The fitted estimator.
+        """
+        return super().fit(X, y, groups=groups, runs=runs)
+
+    def _candidate_ranks(self):
+        return np.unique(_int_vector(self.ranks, 1))
+
+    def _set_rank(self, rank):
+        self._requested_rank = rank
+
+    def _score_dict(self, alphas, ranks, scores):
+        return {
+            (float(a), int(k)): float(scores[i, j])
+            for i, a in enumerate(alphas)
+            for j, k in enumerate(ranks)
+        }
+
+    def _gram(self, U, Y, rows):
+        """``G @ G.T`` with ``G = U.T @ Y[rows]`` (centered), in blocks of voxels."""
+        GGt = np.zeros((U.shape[1], U.shape[1]))
+        for cols in _voxel_blocks(Y.shape[1], len(rows) + U.shape[1]):
+            G = U.T @ _centered_block(Y, rows, cols)
+            GGt += G @ G.T
+        return GGt
+
+    def _fold_scores(self, features, Y, tr, te, alphas, ranks):
+        U, s, _, A = self._fold_setup(features, tr, te)
+        GGt = self._gram(U, Y, tr)
+        Ws, Ls = [], []
+        for alpha in alphas:
+            e, d = s**2 / (s**2 + alpha), s / (s**2 + alpha)
+            W = _top_directions(GGt, e, int(ranks.max()))
+            Ws.append(W)
+            Ls.append(A @ (d[:, None] * (GGt @ W)))
+        sums, count = np.zeros((len(alphas), len(ranks))), 0
+        per_voxel = len(ranks) * len(te) + len(tr) + len(te)
+        for cols in _voxel_blocks(Y.shape[1], per_voxel):
+            G = U.T @ _centered_block(Y, tr, cols)
+            Yte = _centered_block(Y, te, cols)
+            varies = np.any(Yte != 0, axis=0)
+            for i, (W, L) in enumerate(zip(Ws, Ls, strict=True)):
+                R = W.T @ G
+                P = np.stack([L[:, :k] @ R[:k] for k in ranks])
+                sums[i] += _correlation_sums(P, Yte, varies)
+            count += int(varies.sum())
+        if len(te) < 2 or count == 0:
+            return np.full((len(alphas), len(ranks)), np.nan)
+        return sums / count
+
+    def _fit_final(self, features, Y):
+        scaler = StandardScaler().fit(features)
+        U, s, Vt = _svd(scaler.transform(features))
+        e, d = s**2 / (s**2 + self.alpha_), s / (s**2 + self.alpha_)
+        rows = np.arange(len(Y))
+        n_vox = Y.shape[1]
+        GGt = self._gram(U, Y, rows)
+        W = _top_directions(GGt, e, self._requested_rank)
+        self.rank_ = int(W.shape[1])
+        components = np.empty((self.rank_, n_vox), dtype=np.float32)
+        intercept = np.zeros(n_vox)
+        for cols in _voxel_blocks(n_vox, len(rows) + U.shape[1]):
+            components[:, cols] = W.T @ (U.T @ _centered_block(Y, rows, cols))
+            intercept[cols] = Y[:, cols].mean(axis=0, dtype=np.float64)
+        coef = (d[:, None] * (GGt @ W)).T @ Vt
+        self._set_model(scaler, coef, components, intercept)
+
+
+# --------------------------------------------------------------------- persistence
+
+_CLASSES = {"BandPowerRidge": BandPowerRidge, "ReducedRankRidge": ReducedRankRidge}
+_FITTED = (
+    "alpha_",
+    "best_score_",
+    "n_splits_",
+    "run_source_",
+    "feature_shape_",
+    "input_shape_",
+    "output_shape_",
+    "n_features_in_",
+    "_y_ndim",
+)
+_TUPLE_ATTRS = ("feature_shape_", "input_shape_", "output_shape_")
+
+
+def _save(est, path):
+    from safetensors.numpy import save_file
+
+    from ._persistence import FORMAT, FORMAT_VERSION, _jsonable, _paths
+    from ._utils.io import atomic_path, write_json_atomic
+    from ._version import __version__
+
+    weights_path, json_path = _paths(path)
+    cls = type(est).__name__
+    scaler, ridge = est.pipeline_[0], est.pipeline_[-1]
+    tensors = {
+        "scaler.mean": scaler.mean_,
+        "scaler.scale": scaler.scale_,
+        "scaler.var": scaler.var_,
+        "ridge.coef": ridge.coef_,
+        "intercept": est.intercept_,
+    }
+    if est.components_ is not None:
+        tensors["components"] = est.components_
+    if est.band_weights_ is not None:
+        tensors["band_weights"] = est.band_weights_
+    target = est.target_scaler_
+    for name in ("location", "scale"):
+        if getattr(target, name, None) is not None:
+            tensors[f"target.{name}"] = np.asarray(getattr(target, name), np.float32)
+    params = est.get_params(deep=False)
+    if params.get("cv") is not None and not isinstance(params["cv"], numbers.Integral):
+        logger.info("%s: cv=%r is not saved (None in the file)", cls, params["cv"])
+        params["cv"] = None
+    fitted = {k: _jsonable(getattr(est, k)) for k in _FITTED}
+    fitted["rank_"] = getattr(est, "rank_", None)
+    fitted["bands_"] = _jsonable(est.bands_)
+    fitted["scaler_n_samples_seen"] = _jsonable(scaler.n_samples_seen_)
+    fitted["cv_scores_"] = [
+        [*(k if isinstance(k, tuple) else (k,)), _jsonable(v)]
+        for k, v in est.cv_scores_.items()
+    ]
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "eeg2fmri_version": __version__,
+        "class": cls,
+        "params": _jsonable(params),
+        "fitted": fitted,
+        "scalings": {
+            "target_scaler_": {
+                "method": target.method,
+                "lo": target.lo,
+                "hi": target.hi,
+            }
+        },
+        "feature_names_in": _jsonable(getattr(est, "feature_names_in_", None)),
+        "feature_params": _jsonable(getattr(est, "feature_params_", None)),
+        "weights_file": weights_path.name,
+    }
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(weights_path) as tmp:
+        save_file(
+            {k: np.ascontiguousarray(v) for k, v in tensors.items()},
+            str(tmp),
+            metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)},
+        )
+    write_json_atomic(json_path, _jsonable(description))
+    logger.info("saved %s to %s", cls, json_path)
+    return json_path
+
+
+def _as_tuple(value):
+    if isinstance(value, list):
+        return tuple(_as_tuple(v) for v in value)
+    return value
+
+
+def _load(cls, path):
+    from ._persistence import _paths, _read_description, _read_tensors
+    from ._scaling import TargetScaling
+
+    weights_path, json_path = _paths(path)
+    if not Path(json_path).is_file():
+        raise ModelFileError(
+            f"Model file {json_path} not found; expected the JSON written by "
+            f"{cls.__name__}.save next to its .safetensors tensors."
+        )
+    desc = _read_description(json_path)
+    found = desc.get("class")
+    if found not in _CLASSES or not issubclass(_CLASSES[found], cls):
+        hint = f"; load it with {found}.load" if found in _CLASSES else ""
+        raise ModelFileError(
+            f"Model file {json_path} holds a {found!r}, not a {cls.__name__}{hint}."
+        )
+    weights_path = json_path.parent / desc.get("weights_file", weights_path.name)
+    tensors = {k: v.numpy() for k, v in _read_tensors(weights_path).items()}
+    try:
+        params = {k: _as_tuple(v) for k, v in (desc.get("params") or {}).items()}
+        if params.get("frequencies") is not None:
+            params["frequencies"] = np.asarray(params["frequencies"], dtype=np.float64)
+        est = _CLASSES[found](**params)
+        fitted = desc["fitted"]
+        for k in _FITTED:
+            value = fitted[k]
+            setattr(est, k, tuple(value) if k in _TUPLE_ATTRS else value)
+        for k in ("alpha_", "best_score_"):
+            setattr(
+                est,
+                k,
+                float("nan") if getattr(est, k) is None else float(getattr(est, k)),
+            )
+        if found == "ReducedRankRidge":
+            est.rank_ = int(fitted["rank_"])
+        scores = {}
+        for *key, value in fitted["cv_scores_"]:
+            key = (float(key[0]), int(key[1])) if len(key) == 2 else float(key[0])
+            scores[key] = float("nan") if value is None else float(value)
+        est.cv_scores_ = scores
+        est.bands_ = (
+            None if fitted["bands_"] is None else np.asarray(fitted["bands_"], float)
+        )
+        est.band_weights_ = tensors.get("band_weights")
+        if desc.get("feature_names_in") is not None:
+            est.feature_names_in_ = np.asarray(desc["feature_names_in"], dtype=object)
+        if desc.get("feature_params") is not None:
+            est.feature_params_ = desc["feature_params"]
+        scaling = desc["scalings"]["target_scaler_"]
+        est.target_scaler_ = TargetScaling(
+            scaling["method"],
+            lo=scaling.get("lo"),
+            hi=scaling.get("hi"),
+            location=tensors.get("target.location"),
+            scale=tensors.get("target.scale"),
+        )
+        scaler = StandardScaler()
+        scaler.mean_ = tensors["scaler.mean"]
+        scaler.scale_ = tensors["scaler.scale"]
+        scaler.var_ = tensors["scaler.var"]
+        scaler.n_features_in_ = len(scaler.mean_)
+        scaler.n_samples_seen_ = fitted["scaler_n_samples_seen"]
+        coef, components = tensors["ridge.coef"], tensors.get("components")
+        intercept = tensors["intercept"]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = (str(exc).splitlines() or [""])[0]
+        raise ModelFileError(
+            f"Model file {json_path}: unreadable {found} description or tensors "
+            f"({type(exc).__name__}: {detail})."
+        ) from exc
+    n_vox = int(np.prod(est.output_shape_))
+    n_feat = int(np.prod(est.feature_shape_))
+    expected = {
+        "ridge.coef": (n_vox if components is None else len(coef), n_feat),
+        "scaler.mean": (n_feat,),
+        "intercept": (n_vox,),
+    }
+    if components is not None:
+        expected["components"] = (len(coef), n_vox)
+    if est.band_weights_ is not None:
+        expected["band_weights"] = (est.input_shape_[2], est.feature_shape_[2])
+    if est.target_scaler_.location is not None:
+        expected["target.location"] = expected["target.scale"] = est.output_shape_
+    for key, shape in expected.items():
+        if key not in tensors:
+            raise ModelFileError(
+                f"Weights file {weights_path}: expected a tensor '{key}' of shape "
+                f"{tuple(shape)}, found none."
+            )
+        if tuple(tensors[key].shape) != tuple(shape):
+            raise ModelFileError(
+                f"Weights file {weights_path}: '{key}' has shape "
+                f"{tuple(tensors[key].shape)}, expected {tuple(shape)}."
+            )
+    est._set_model(scaler, coef, components, intercept)
+    return est
