@@ -19,7 +19,27 @@ import tomli_w
 
 from eeg2fmri.exceptions import MissingInputError
 
-__all__ = ["Config", "UsageError", "load_toml"]
+__all__ = ["Config", "UsageError", "load_toml", "RECIPES", "LINEAR_MODELS"]
+
+#: ``--recipe`` values: the study's defaults, or the paper's official code.
+RECIPES = ("default", "official")
+#: ``--model-name`` values that are linear models (eeg2fmri.linear), not networks.
+LINEAR_MODELS = ("ridge", "reduced-rank-ridge")
+#: recipe -> (model, why it is the default)
+DEFAULT_MODELS = {
+    "default": (
+        "spec2vol-small",
+        "the default: Spec2VolCAMU-Net scaled down, with a global bridge; it learns "
+        "the EEG-driven BOLD fluctuations and trains in minutes on a CPU "
+        "(--model-name spec2vol for the paper's 45.9 M-parameter network, which "
+        "wants a GPU)",
+    ),
+    "official": (
+        "spec2vol",
+        "--recipe official: the paper's network (45.9 M parameters; on a CPU a "
+        "training step of 16 pairs takes about 2 minutes, so train it on a GPU)",
+    ),
+}
 
 _PATH_FIELDS = (
     "bids_dir",
@@ -61,10 +81,11 @@ class Config:
     random_seed: int = 0
     # model and training
     model: Path = None
-    model_name: str = "spec2vol"
-    epochs: int = 50
+    recipe: str = "default"
+    model_name: str = None
+    epochs: int = None
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = None
     n_context: int = 20
     discard_volumes: int = 6
     save_model: bool = False
@@ -97,8 +118,19 @@ class Config:
             raise UsageError(
                 f"discard_volumes must be >= 0, got {self.discard_volumes!r}."
             )
-        if not self.lr > 0:
+        if self.lr is not None and not self.lr > 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}.")
+        if self.recipe not in RECIPES:
+            raise UsageError(
+                f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}."
+            )
+
+    @property
+    def model_choice(self):
+        """(model name, reason): ``--model-name``, else the recipe's default."""
+        if self.model_name:
+            return self.model_name, "--model-name"
+        return DEFAULT_MODELS[self.recipe]
 
     @classmethod
     def from_dict(cls, values):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from eeg2fmri._version import __version__
 
-from .config import Config
+from .config import RECIPES, Config
 
 __all__ = ["build_parser", "ArgumentParser", "LEVELS"]
 
@@ -214,13 +214,23 @@ def build_parser(prog="eeg2fmri"):
         "training.",
     )
     g_model.add_argument(
+        "--recipe", choices=RECIPES,
+        help="How features and training are set up: 'default' (the benchmark "
+        "study's choice: log spectra standardized per channel and frequency, "
+        "targets standardized per voxel within each run, MSE; the synthesized BOLD "
+        "follows the measured BOLD over time) or 'official' (the paper's code: "
+        "spectra z-scored across electrodes, per-volume [0, 1] targets, SSIM + MSE, "
+        f"the spec2vol network) (default: {_D.recipe}).",
+    )
+    g_model.add_argument(
         "--model-name", "--model_name", dest="model_name", metavar="NAME",
-        help=f"Architecture to train (default: {_D.model_name}; 'spec2vol-small' "
-        "trains in minutes on a CPU; see eeg2fmri.list_models()).",
+        help="Model to train: a registered network (see eeg2fmri.list_models(); "
+        "default: spec2vol-small, which trains in minutes on a CPU; spec2vol with "
+        "--recipe official) or a linear baseline ('ridge', 'reduced-rank-ridge').",
     )
     g_model.add_argument(
         "--epochs", type=_positive_int, metavar="N",
-        help=f"Training epochs (default: {_D.epochs}).",
+        help="Training epochs (default: 15; 50 with --recipe official).",
     )
     g_model.add_argument(
         "--batch-size", "--batch_size", dest="batch_size", type=_positive_int,
@@ -228,7 +238,7 @@ def build_parser(prog="eeg2fmri"):
     )
     g_model.add_argument(
         "--lr", type=_positive_float, metavar="LR",
-        help=f"AdamW learning rate (default: {_D.lr:g}).",
+        help="Peak AdamW learning rate (default: 0.001).",
     )
     g_model.add_argument(
         "--n-context", "--n_context", dest="n_context", type=_positive_int,

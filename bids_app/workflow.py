@@ -38,7 +38,7 @@ from eeg2fmri.bids.derivatives import (
 )
 from eeg2fmri.exceptions import DataError, Eeg2fmriError, NoMatchingDataError
 
-from .config import UsageError
+from .config import LINEAR_MODELS, UsageError
 
 __all__ = ["run_participants", "run_group", "setup_threads", "select_runs"]
 
@@ -166,7 +166,7 @@ def _read_errors(func, *args, **kwargs):
 
 
 def feature_params(config, estimator=None):
-    """FeatureParams from the model file (``--model``) or from the options."""
+    """FeatureParams from the model file (``--model``) or from the options (recipe)."""
     from eeg2fmri.features import FeatureParams
 
     if estimator is not None:
@@ -179,9 +179,8 @@ def feature_params(config, estimator=None):
                     return FeatureParams.from_dict(value)
                 except (TypeError, ValueError):
                     pass
-    return FeatureParams(
-        n_context=config.n_context, discard_volumes=config.discard_volumes
-    )
+    make = FeatureParams.official if config.recipe == "official" else FeatureParams
+    return make(n_context=config.n_context, discard_volumes=config.discard_volumes)
 
 
 def _check_triggers(runs, marker):
@@ -238,20 +237,57 @@ def build_pairs(config, runs, params, target_shape=None):
 # ----------------------------------------------------------------------------- model
 
 
-def make_estimator(config, checkpoint_dir=None):
-    """A :class:`~eeg2fmri.estimator.Spec2VolEstimator` configured from the options."""
+def make_estimator(config, checkpoint_dir=None, frequencies=None):
+    """The estimator the options describe (not fitted).
+
+    A network of the registry in a :class:`~eeg2fmri.estimator.Spec2VolEstimator`
+    (:meth:`~eeg2fmri.estimator.Spec2VolEstimator.official` with ``--recipe
+    official``), or a linear baseline of :mod:`eeg2fmri.linear` (``--model-name
+    ridge`` / ``reduced-rank-ridge``, which needs the bins' ``frequencies``).
+    """
     from eeg2fmri.estimator import Spec2VolEstimator
 
-    return Spec2VolEstimator(
-        model=config.model_name,
-        epochs=config.epochs,
+    name, _ = config.model_choice
+    if name in LINEAR_MODELS:
+        from eeg2fmri.linear import BandPowerRidge, ReducedRankRidge
+
+        cls = BandPowerRidge if name == "ridge" else ReducedRankRidge
+        return cls(frequencies=frequencies)
+    overrides = dict(
+        model=name,
         batch_size=config.batch_size,
-        lr=config.lr,
         device=config.device,
         random_state=config.random_seed,
         verbose=1,
         checkpoint_dir=checkpoint_dir,
     )
+    if config.epochs is not None:
+        overrides["epochs"] = config.epochs
+    if config.lr is not None:
+        overrides["lr"] = config.lr
+    if config.recipe == "official":
+        return Spec2VolEstimator.official(**overrides)
+    return Spec2VolEstimator(**overrides)
+
+
+def check_model_name(config):
+    """Refuse an unknown ``--model-name`` (exit 64) and log the model chosen and why."""
+    from eeg2fmri.models import list_models
+
+    name, why = config.model_choice
+    known = [*list_models(), *LINEAR_MODELS]
+    if name not in known:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        raise UsageError(
+            f"--model-name {name!r} is not a model; expected one of "
+            f"{', '.join(known)}{hint}"
+        )
+    if config.model is None:
+        logger.info("Model: %s (%s)", name, why)
+    return name
 
 
 def _model_files(path):
@@ -263,9 +299,9 @@ def _model_files(path):
 
 
 def _load_estimator(path):
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri import load_model
 
-    return Spec2VolEstimator.load(path)
+    return load_model(path)
 
 
 def _save_estimator(est, params, path, participants=()):
@@ -300,10 +336,9 @@ def _training_participants(model_path):
 def _training_key(config, params, participants):
     blob = json.dumps(
         {
-            "model": config.model_name,
-            "epochs": config.epochs,
+            "model": config.model_choice[0],
+            "recipe": config.recipe,
             "batch_size": config.batch_size,
-            "lr": config.lr,
             "seed": config.random_seed,
             "features": params.to_dict(),
             # every estimator parameter (defaults included), so a changed default
@@ -333,7 +368,7 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
         if not weights.exists():
             weights = Path(config.model)
         return est, {
-            "Name": _model_name(est, config.model_name),
+            "Name": _model_name(est),
             "File": str(config.model),
             "SHA256": file_sha256(weights),
             "TrainingParticipants": _training_participants(config.model),
@@ -346,22 +381,27 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
             "participant; none found (give a trained model with --model)."
         )
     key = _training_key(config, params, train_groups)
-    path = config.work_dir / "models" / f"{cache_name}_{config.model_name}_{key}"
+    name = config.model_choice[0]
+    path = config.work_dir / "models" / f"{cache_name}_{name}_{key}"
     weights = path.with_suffix(".safetensors")
     if weights.exists() and path.with_suffix(".json").exists():
         logger.info("Loading the cached model %s", weights)
         est = _load_estimator(weights)
     else:
-        logger.info(
-            "Training %s on %d pairs of %s (%d epochs)", config.model_name,
-            len(train_idx), ", ".join("sub-" + g for g in train_groups), config.epochs,
-        )
         train = dataset.subset(train_idx)
-        est = make_estimator(config, config.work_dir / "checkpoints" / path.name)
-        est.fit(train.X, train.y, groups=train.groups)
+        est = make_estimator(
+            config, config.work_dir / "checkpoints" / path.name, dataset.frequencies
+        )
+        logger.info(
+            "Training %s on %d pairs of %s%s", name, len(train_idx),
+            ", ".join("sub-" + g for g in train_groups),
+            f" ({est.epochs} epochs)" if hasattr(est, "epochs") else "",
+        )
+        est.fit(train.X, train.y, groups=train.groups,
+                runs=train.provenance["run_label"].to_numpy())
         _save_estimator(est, params, path, train_groups)
     return est, {
-        "Name": config.model_name,
+        "Name": name,
         "File": str(weights),
         "SHA256": file_sha256(weights),
         "TrainingParticipants": ["sub-" + g for g in train_groups],
@@ -369,21 +409,24 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
     }
 
 
-def _model_name(est, default):
+def _model_name(est, default=None):
     for attr in ("model", "model_name"):
         value = getattr(est, attr, None)
         if isinstance(value, str):
             return value
-    return default
+    return default or type(est).__name__
 
 
-def _baseline(dataset, train_idx):
+def _baseline(dataset, train_idx, target_scaling="zscore"):
     from eeg2fmri.estimator import MeanVolumeRegressor
 
     if not len(train_idx):
         return None
     train = dataset.subset(train_idx)
-    return MeanVolumeRegressor().fit(train.X, train.y)
+    return MeanVolumeRegressor(target_scaling=target_scaling).fit(
+        train.X, train.y, groups=train.groups,
+        runs=train.provenance["run_label"].to_numpy(),
+    )
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -425,6 +468,13 @@ def participant_done(out_dir, participant, runs):
 
 def _intensity_units(est):
     scaling = getattr(est, "target_scaling", "volume")
+    if scaling == "zscore":
+        return (
+            "measured BOLD units (the training participants' scanner units): their "
+            "mean volume plus the predicted fluctuation, in units of each voxel's "
+            "temporal standard deviation, times that standard deviation (the model "
+            "learned voxel-wise standardized targets, target_scaling='zscore')"
+        )
     if scaling == "run":
         return (
             "measured BOLD units (the training participants' scanner units; the "
@@ -440,6 +490,7 @@ def _intensity_units(est):
 def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
     """Synthesize one run, write its derivatives, return the data for the report."""
     from eeg2fmri.metrics import (
+        mean_temporal_correlation,
         psnr_per_volume,
         ssim_per_volume,
         summarize_correlation,
@@ -463,9 +514,12 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
             f"{str(err).splitlines()[0]}"
         ) from None
     written = pred
-    base = None
+    base = base_corr = None
     if baseline is not None:
-        _, base = _metric_inputs(baseline, y, baseline.predict(X))
+        base_pred = baseline.predict(X)
+        _, base = _metric_inputs(baseline, y, base_pred)
+        _, base_corr = _correlation_inputs(baseline, y, base_pred)
+    y_corr, pred_corr = _correlation_inputs(est, y, pred)
     y, pred = _metric_inputs(est, y, pred)
     volume_indices = prov["volume_index"].to_numpy(dtype=int)
     tr = float(getattr(run, "tr", None) or dataset.tr)
@@ -491,7 +545,7 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         table["ssim_baseline"] = ssim_per_volume(y, base)
         table["psnr_baseline"] = psnr_per_volume(y, base)
     mask = _brain_mask(y.mean(axis=0))
-    r_map = temporal_correlation(y, pred, mask=mask)
+    r_map = temporal_correlation(y_corr, pred_corr, mask=mask)
     r_summary = summarize_correlation(r_map)
     summary = {
         "n_volumes": int(len(table)),
@@ -502,11 +556,11 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         "n_voxels_mask": r_summary["n_voxels"],
     }
     if base is not None:
-        r_base = summarize_correlation(temporal_correlation(y, base, mask=mask))
+        # a constant baseline scores r = 0 in every voxel (not NaN)
         summary.update(
             ssim_baseline=float(table["ssim_baseline"].mean()),
             psnr_baseline=float(table["psnr_baseline"].mean()),
-            temporal_r_baseline=r_base["mean"],
+            temporal_r_baseline=mean_temporal_correlation(y_corr, base_corr, mask),
         )
     write_metrics_tsv(files["metrics"].fpath, table, summary=summary)
     write_correlation_map(
@@ -530,18 +584,23 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
     )
 
 
-def _metric_inputs(est, y_true, y_pred):
-    """Measured and predicted volumes in the units the model is trained in.
+def _metric_inputs(est, y_true, y_pred, kind="metric"):
+    """Measured and predicted volumes in the units of a score.
 
-    With the official per-volume target scaling, predictions are per-volume min-max
-    units, so the measured volumes are scaled the same way before scoring.
+    ``kind='metric'`` (SSIM, PSNR): the paper's units, each volume min-max scaled to
+    [0, 1]; ``kind='correlation'``: the units of the predictions (BOLD intensity, or
+    per-volume units for the official target scaling).
     """
-    final = getattr(est, "_metric_inputs", None)
-    if final is not None:
-        y_true, y_pred = final(y_true, y_pred)
+    convert = getattr(est, f"_{kind}_inputs", None)
+    if convert is not None:
+        y_true, y_pred = convert(y_true, y_pred)
     shape = np.shape(y_pred)
     y_true = np.asarray(y_true, dtype=np.float32).reshape(shape)
     return y_true, np.asarray(y_pred, dtype=np.float32)
+
+
+def _correlation_inputs(est, y_true, y_pred):
+    return _metric_inputs(est, y_true, y_pred, kind="correlation")
 
 
 def _dataset_links(config):
@@ -591,6 +650,8 @@ def run_participants(config):
     est = None
     if config.model is not None:
         est = _load_estimator(config.model)
+    else:
+        check_model_name(config)
     params = feature_params(config, est)
     logger.info("Building EEG-BOLD pairs of %d runs (cache: %s)",
                 len(report_runs.runs), config.work_dir / "cache")
@@ -611,7 +672,9 @@ def run_participants(config):
         train_idx = np.flatnonzero(groups != p)
         logger.info("%s model", prefix)
         model, info = obtain_model(config, dataset, train_idx, params, f"loso_sub-{p}")
-        baseline = _baseline(dataset, train_idx)
+        baseline = _baseline(
+            dataset, train_idx, getattr(model, "target_scaling", "zscore")
+        )
         report = ParticipantReport(
             p, out, command=" ".join(config.command), versions=versions(),
             model_info=info, history=getattr(model, "history_", None),
@@ -741,16 +804,20 @@ def run_group(config):
 def _train_group_model(config):
     report_runs, participants = select_runs(config.replace(participant_label=None))
     params = feature_params(config)
-    path = config.output_dir / "models" / f"eeg2fmri_model-{config.model_name}"
+    name = check_model_name(config)
+    path = config.output_dir / "models" / f"eeg2fmri_model-{name}"
     weights = path.with_suffix(".safetensors")
     if weights.exists() and path.with_suffix(".json").exists():
         logger.info("[group] model exists, kept: %s", weights)
         return weights
     dataset = build_pairs(config, report_runs.runs, params)
     logger.info("[group] training %s on all %d participants (%d pairs)",
-                config.model_name, len(participants), len(dataset.groups))
-    est = make_estimator(config, config.work_dir / "checkpoints" / path.name)
-    est.fit(dataset.X, dataset.y, groups=dataset.groups)
+                name, len(participants), len(dataset.groups))
+    est = make_estimator(
+        config, config.work_dir / "checkpoints" / path.name, dataset.frequencies
+    )
+    est.fit(dataset.X, dataset.y, groups=dataset.groups,
+            runs=dataset.provenance["run_label"].to_numpy())
     _save_estimator(est, params, path, participants)
     logger.info("[group] saved %s", weights)
     return weights
