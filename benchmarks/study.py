@@ -2,7 +2,7 @@
 
 One command runs the whole study and writes its tables and figures::
 
-    python benchmarks/study.py                       # about 70 min on 2 cores
+    python benchmarks/study.py                       # under 2 h on 2 cores
     python benchmarks/study.py --quick --out /tmp/s  # minutes: smoke run, tiny sizes
 
 What it does (see ``docs/study.rst`` for the discussion of the results):
@@ -11,40 +11,54 @@ What it does (see ``docs/study.rst`` for the discussion of the results):
    subjects, volumes, electrodes and voxels than the real datasets; see
    :data:`STUDY_DATASETS`). cnepfl is simulated on a finer grid and DCT-resampled to
    the common grid, as the paper does for CN-EPFL.
-2. Builds the (EEG context, BOLD volume) pairs with the official preprocessing
-   (:class:`eeg2fmri.features.FeatureParams` defaults).
+2. Builds the (EEG context, BOLD volume) pairs twice: with the default features
+   (log-magnitude TR-window spectra, :class:`eeg2fmri.features.FeatureParams`) and with
+   the official ones (:meth:`~eeg2fmri.features.FeatureParams.official`).
 3. Splits by participant: leave-one-subject-out for noddi and oddball, a fixed split
-   with the last four participants as the test set for cnepfl. Model selection (the
-   best epoch, the ridge penalty) uses a validation participant taken from the training
-   participants only.
-4. Rows: ``spec2vol-small``; the same with a convolutional U-Net decoder instead of
-   VM-UNet (the first ablation of the paper's Table 3, run on every dataset);
-   ``e2fnet-small`` (about the same number of parameters); on the ablation datasets
-   (cnepfl by default, as in the paper's Table 3) the other ablations of
-   ``spec2vol-small``: no attention, each of the three convolution paths removed; a
-   ridge regression on band power (a linear reference the paper does not have); the
-   mean training volume; the oracle, i.e. the simulator's noise-free BOLD, which shows
-   the ceiling set by thermal noise.
-5. Scores every held-out participant in the official model units (each volume min-max
-   scaled to [0, 1]): SSIM and PSNR averaged over its volumes, and the voxel-wise
-   temporal correlation, averaged over the simulated networks' voxels (where the EEG
-   can predict anything) and over the whole brain.
+   with the last four participants as the test set for cnepfl.
+4. Rows (:data:`MAIN_ROWS`, :data:`ABLATIONS`, :data:`BASELINES`):
+
+   - ``spec2vol-small`` with the default recipe (the estimator's defaults: bridge,
+     per-run voxel standardization, MSE), trained on all training participants for a
+     fixed number of epochs;
+   - the same model trained and tested on EEG circularly shifted against the BOLD by
+     at least 60 s within each run (a null that keeps every statistic of the EEG but
+     its alignment with the BOLD);
+   - ``spec2vol-small`` and ``e2fnet-small`` with the paper's recipe
+     (:meth:`~eeg2fmri.estimator.Spec2VolEstimator.official`, no bridge, model
+     selection on SSIM of a validation participant), as in the paper;
+   - ablations of the default recipe on the ablation datasets (cnepfl by default, as
+     in the paper's Table 3): each part of the model or recipe changed alone;
+   - the linear baselines :class:`~eeg2fmri.linear.BandPowerRidge` and
+     :class:`~eeg2fmri.linear.ReducedRankRidge` (penalty and rank by group
+     cross-validation on the training participants); the mean training volume; a
+     time-only null that sees the volume index but no EEG (the mean standardized
+     training BOLD at the same index); and the oracle, the simulator's noise-free BOLD.
+5. Scores every held-out participant: SSIM and PSNR in the paper's units (each volume
+   min-max scaled to [0, 1]); the voxel-wise temporal correlation with the measured
+   BOLD, averaged over the simulated networks' voxels and over the brain; the same
+   correlation with the test EEG circularly shifted (every model's null, at no
+   training cost); and the correlation of parcel-mean time courses in the 264
+   spheres (8 mm) of the Power et al. (2011) atlas, averaged over the spheres that
+   overlap the simulated networks and over all spheres in the brain.
 6. Compares ``spec2vol-small`` with every other row by a paired t-test across held-out
-   participants (p-value and 95 % confidence interval of the mean difference) plus the
-   Wilcoxon signed-rank p-value, and draws violin plots of the per-volume SSIM and PSNR
-   (the paper's Figure 3).
+   participants (p-value, 95 % confidence interval of the mean difference, Holm
+   adjustment per dataset) plus the Wilcoxon signed-rank p-value, and draws violin
+   plots of the per-volume SSIM and PSNR and the per-participant temporal r.
 
 Trained fits run in ``--jobs`` worker processes with one thread each (two single-thread
 fits use two cores better than one two-thread fit; see ``benchmarks/results/scan.md``).
 Each fit's result is saved in the work folder as soon as it finishes; a re-run with the
 same work folder skips what is done. Outputs (``--out``, default ``docs/study``):
-``results.md``, ``summary.tsv``, ``per_subject.tsv``, ``paired_tests.tsv``,
-``study.json`` (command, versions, seeds, timings) and ``figures/*.png``.
+``results.md``, ``results.rst``, ``summary.tsv``, ``per_subject.tsv``,
+``paired_tests.tsv``, ``study.json`` (command, versions, seeds, timings) and
+``figures/*.png``.
 """
 
 import argparse
 import concurrent.futures
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -95,32 +109,132 @@ QUICK_DATASETS = {
 
 #: The model compared with every other row.
 REFERENCE_ROW = "spec2vol-small"
+#: Epochs of the default recipe (the estimator's default) and of the paper recipe
+#: (10, as the previous study; the official code trains for 50).
+DEFAULT_EPOCHS = 15
+PAPER_EPOCHS = 10
+#: Shortest circular shift of the EEG against the BOLD in the null rows (seconds).
+NULL_SHIFT_SECONDS = 60.0
 
-#: Trained rows: label -> (registered model, overrides).
-MAIN_MODELS = {
-    "spec2vol-small": ("spec2vol-small", {}),
-    "U-Net decoder": ("spec2vol-small", {"decoder": "unet"}),
-    "e2fnet-small": ("e2fnet-small", {}),
+
+@dataclass(frozen=True)
+class Row:
+    """A trained row: which estimator, on which features, and whether it is a null.
+
+    ``recipe='default'``: :class:`~eeg2fmri.estimator.Spec2VolEstimator` defaults,
+    trained on all training participants (``validation_split=0``) for
+    :data:`DEFAULT_EPOCHS`; ``'official'``: ``Spec2VolEstimator.official`` with the
+    official features, a validation participant and :data:`PAPER_EPOCHS`. ``params``
+    override estimator parameters, ``features='official'`` the features alone.
+    ``shifted``: train and test on circularly shifted EEG.
+    """
+
+    model: str
+    recipe: str = "default"
+    model_params: tuple = ()
+    params: tuple = ()
+    features: str | None = None
+    shifted: bool = False
+    cost: float = 1.0  # relative cost, to schedule the costliest fits first
+    datasets: tuple | None = None  # None: every dataset it is listed for
+
+    @property
+    def feature_set(self):
+        return self.features or ("official" if self.recipe == "official" else "default")
+
+    def estimator(self, quick, seed):
+        from eeg2fmri.estimator import Spec2VolEstimator
+
+        kwargs = dict(
+            model=self.model,
+            model_params=dict(self.model_params) or None,
+            batch_size=4 if quick else 16,
+            device="cpu",
+            random_state=seed,
+        )
+        if self.recipe == "official":
+            kwargs.update(epochs=1 if quick else PAPER_EPOCHS, validation_split=0.2)
+            kwargs.update(dict(self.params))
+            return Spec2VolEstimator.official(**kwargs)
+        kwargs.update(epochs=1 if quick else DEFAULT_EPOCHS, validation_split=0)
+        kwargs.update(dict(self.params))
+        return Spec2VolEstimator(**kwargs)
+
+
+#: Trained rows on every dataset.
+MAIN_ROWS = {
+    "spec2vol-small": Row("spec2vol-small", cost=1.5),
+    "spec2vol-small, EEG shifted (null)": Row("spec2vol-small", shifted=True, cost=1.5),
+    "spec2vol-small, paper recipe": Row(
+        "spec2vol-small", "official", model_params=(("bridge_latents", 0),), cost=1.2
+    ),
+    # on cnepfl only, to keep the study within 2 hours on 2 cores (the previous
+    # study ran it on all three datasets: temporal r about 0 everywhere)
+    "e2fnet-small, paper recipe": Row(
+        "e2fnet-small", "official", cost=2.0, datasets=("cnepfl",)
+    ),
 }
+#: Trained rows on the ablation datasets: one change to the default recipe each.
 ABLATIONS = {
-    "no attention": ("spec2vol-small", {"attention": False}),
-    "no electrode path": ("spec2vol-small", {"conv_paths": ["frequency", "square"]}),
-    "no frequency path": ("spec2vol-small", {"conv_paths": ["electrode", "square"]}),
-    "no square path": ("spec2vol-small", {"conv_paths": ["electrode", "frequency"]}),
+    "no bridge": Row("spec2vol-small", model_params=(("bridge_latents", 0),)),
+    "bridge only (no encoder blocks, no decoder)": Row(
+        "spec2vol-small", model_params=(("decoder", "none"),), cost=0.2
+    ),
+    "bridge on the encoder output": Row(
+        "spec2vol-small", model_params=(("bridge_source", "encoder"),)
+    ),
+    "U-Net decoder": Row("spec2vol-small", model_params=(("decoder", "unet"),)),
+    "no attention": Row("spec2vol-small", model_params=(("attention", False),)),
+    "correlation loss": Row("spec2vol-small", params=(("loss", "correlation"),)),
+    "per-volume [0, 1] targets": Row(
+        "spec2vol-small", params=(("target_scaling", "volume"),)
+    ),
+    "official inputs (z-scored across electrodes, min-max)": Row(
+        "spec2vol-small", params=(("input_scaling", "minmax"),), features="official"
+    ),
 }
-#: Rows that are not deep networks.
-BASELINES = ("ridge (band power)", "mean volume", "oracle (noise-free BOLD)")
+#: The paper's conv-path ablations (``--ablations all``): the paths sit in the encoder
+#: blocks, which with the default recipe feed the decoder only; the "bridge only" row
+#: removes blocks and decoder at once and bounds what they contribute together.
+CONV_PATH_ABLATIONS = {
+    "no electrode path": Row(
+        "spec2vol-small", model_params=(("conv_paths", ("frequency", "square")),)
+    ),
+    "no frequency path": Row(
+        "spec2vol-small", model_params=(("conv_paths", ("electrode", "square")),)
+    ),
+    "no square path": Row(
+        "spec2vol-small", model_params=(("conv_paths", ("electrode", "frequency")),)
+    ),
+}
+#: Rows that are not trained networks (fitted in the main process).
+BASELINES = (
+    "ridge (band power)",
+    "reduced-rank ridge",
+    "mean volume",
+    "time only (null)",
+    "oracle (noise-free BOLD)",
+)
 
-#: Frequency bands (Hz) averaged into the ridge regression's features.
-RIDGE_BANDS = ((1, 4), (4, 8), (8, 13), (13, 20), (20, 30), (30, 45), (45, 70))
-RIDGE_ALPHAS = (1e1, 1e2, 1e3, 1e4, 1e5)
+ALL_ROWS = {**MAIN_ROWS, **ABLATIONS, **CONV_PATH_ABLATIONS}
 
-METRICS = ("ssim", "psnr", "r_network", "r_brain")
+METRICS = (
+    "ssim",
+    "psnr",
+    "r_network",
+    "r_brain",
+    "r_null",
+    "r_parcels",
+    "r_parcels_all",
+)
 METRIC_LABELS = {
     "ssim": "SSIM",
     "psnr": "PSNR (dB)",
     "r_network": "temporal r, network voxels",
     "r_brain": "temporal r, brain",
+    "r_null": "temporal r, network voxels, EEG shifted",
+    "r_parcels": "parcel r, network spheres",
+    "r_parcels_all": "parcel r, all spheres",
 }
 
 
@@ -149,13 +263,14 @@ def simulate(spec, work, seed):
     return bids
 
 
-def load_pairs(spec, work):
+def load_pairs(spec, work, features="default"):
     """The preset's paired dataset (features cached in the work folder)."""
     from eeg2fmri.features import FeatureParams, build_dataset
 
+    params = FeatureParams.official() if features == "official" else FeatureParams()
     return build_dataset(
         work / f"bids-{spec.preset}",
-        FeatureParams(),
+        params,
         target_shape=spec.target_shape,
         work_dir=work / "features",
     )
@@ -212,7 +327,23 @@ def brain_mask(y_scaled):
     return y_scaled.mean(axis=0) > 0.2
 
 
-# ----------------------------------------------------------------------- scoring
+def power_spheres(ds, net_mask, brain):
+    """Power et al. (2011) spheres (8 mm) on the study grid, as (masks, kind).
+
+    ``kind`` is ``'network'`` for spheres that overlap the simulated networks, ``'all'``
+    for the others inside the brain; spheres without a brain voxel are dropped.
+    """
+    from nilearn.datasets import fetch_coords_power_2011
+
+    from eeg2fmri.metrics import sphere_masks
+
+    rois = fetch_coords_power_2011().rois  # a CSV shipped with nilearn: no download
+    coords = rois[["x", "y", "z"]].to_numpy(dtype=float)
+    masks = sphere_masks(net_mask.shape, ds.affine, coords, radius=8.0) & brain
+    keep = masks.reshape(len(masks), -1).any(axis=1)
+    masks = masks[keep]
+    in_network = (masks & net_mask).reshape(len(masks), -1).any(axis=1)
+    return masks, in_network
 
 
 def scale_volumes(v, reference=None):
@@ -229,63 +360,105 @@ def scale_volumes(v, reference=None):
     return ((v.reshape(len(v), -1) - lo) / span).reshape(v.shape)
 
 
-def score_subject(y_true, y_pred, net_mask):
-    """Per-volume SSIM/PSNR and the temporal-r summaries of one held-out subject.
+def shift_permutation(provenance, tr, seconds=NULL_SHIFT_SECONDS):
+    """Row order that circularly shifts the EEG by at least ``seconds`` within runs.
 
-    ``y_true`` and ``y_pred`` are (n, D, H, W) in model units, in time order.
+    Row ``i`` of ``X[perm]`` is the EEG context of the pair ``k`` rows later in the
+    same run (wrapping around), with ``k = ceil(seconds / TR)`` (at most the run's
+    length - 1); the targets stay in place.
+    """
+    perm = np.arange(len(provenance))
+    k = int(math.ceil(seconds / tr))
+    for _, rows in provenance.groupby("run_label", sort=False).groups.items():
+        rows = np.asarray(rows)
+        order = rows[np.argsort(provenance["onset"].to_numpy()[rows], kind="stable")]
+        shift = min(k, len(order) - 1)
+        perm[order] = np.roll(order, -shift)
+    return perm
+
+
+# ----------------------------------------------------------------------- scoring
+
+
+def score_subject(y_raw, pred_metric, pred_corr, y_corr, net_mask, spheres,
+                  pred_null=None):
+    """Every metric of one held-out subject (volumes in time order).
+
+    ``pred_metric`` is in the paper's units (compared with the measured volumes
+    scaled per volume), ``pred_corr``/``y_corr`` in the units of the correlations
+    (the estimator's ``_correlation_inputs``), ``pred_null`` the predictions from
+    shifted EEG in those units.
     """
     from eeg2fmri.metrics import (
+        mean_temporal_correlation,
+        parcel_correlation,
         psnr_per_volume,
         ssim_per_volume,
-        summarize_correlation,
-        temporal_correlation,
     )
 
-    ssim = ssim_per_volume(y_true, y_pred)
-    psnr = psnr_per_volume(y_true, y_pred)
-    r_net = summarize_correlation(temporal_correlation(y_true, y_pred, net_mask))
-    r_brain = summarize_correlation(
-        temporal_correlation(y_true, y_pred, brain_mask(y_true))
-    )
-    return {
+    y_scaled = scale_volumes(y_raw)
+    ssim = ssim_per_volume(y_scaled, pred_metric)
+    psnr = psnr_per_volume(y_scaled, pred_metric)
+    brain = brain_mask(y_scaled)
+    masks, in_network = spheres
+    parcels = parcel_correlation(y_corr, pred_corr, masks)
+    out = {
         "ssim": float(np.mean(ssim)),
         "psnr": float(np.mean(psnr)),
-        "r_network": r_net["mean"],
-        "r_brain": r_brain["mean"],
+        "r_network": mean_temporal_correlation(y_corr, pred_corr, net_mask),
+        "r_brain": mean_temporal_correlation(y_corr, pred_corr, brain),
+        "r_null": np.nan,
+        "r_parcels": float(np.nanmean(parcels[in_network]))
+        if in_network.any()
+        else np.nan,
+        "r_parcels_all": float(np.nanmean(parcels)),
         "per_volume": {"ssim": ssim.tolist(), "psnr": psnr.tolist()},
     }
+    if pred_null is not None:
+        out["r_null"] = mean_temporal_correlation(y_corr, pred_null, net_mask)
+    return out
 
 
-# --------------------------------------------------------------------- the rows
+def _subject_order(ds, test_idx):
+    """{subject: test rows in time order} (runs in order, volumes by onset)."""
+    prov = ds.provenance.iloc[test_idx]
+    out = {}
+    for s in sorted(set(ds.groups[test_idx])):
+        sel = np.flatnonzero(ds.groups[test_idx] == s)
+        keys = np.lexsort((prov["onset"].to_numpy()[sel],
+                           prov["run_label"].to_numpy()[sel]))
+        out[s] = sel[keys]
+    return out
 
 
-def _band_power(X, frequencies):
-    """Average the spectra over :data:`RIDGE_BANDS`, (n, T * C * n_bands)."""
-    cols = []
-    for lo, hi in RIDGE_BANDS:
-        sel = (frequencies >= lo) & (frequencies < hi)
-        if sel.any():
-            cols.append(np.asarray(X)[..., sel].mean(axis=-1))
-    return np.stack(cols, axis=-1).reshape(len(X), -1)
+def score_predictions(spec, bids, ds, test_idx, est, pred, pred_null=None,
+                      metric_pred=None):
+    """Per-subject scores of predictions of the rows ``test_idx`` of ``ds``."""
+    y_raw = np.asarray(ds.y[test_idx], dtype=np.float64)
+    if metric_pred is None:
+        _, metric_pred = est._metric_inputs(y_raw, pred)
+    y_corr, pred_corr = est._correlation_inputs(y_raw, pred)
+    null_corr = None
+    if pred_null is not None:
+        _, null_corr = est._correlation_inputs(y_raw, pred_null)
+    run_labels = ds.provenance["run_label"].to_numpy()
+    out = {}
+    for s, rows in _subject_order(ds, test_idx).items():
+        net = network_mask(spec, bids, run_labels[test_idx][rows[0]])
+        brain = brain_mask(scale_volumes(y_raw[rows]))
+        out[s] = score_subject(
+            y_raw[rows],
+            metric_pred[rows],
+            pred_corr[rows],
+            y_corr[rows],
+            net,
+            power_spheres(ds, net, brain),
+            None if null_corr is None else null_corr[rows],
+        )
+    return out
 
 
-def fit_ridge(X, y_scaled, groups, frequencies, validation_subject):
-    """Ridge on standardized band power; alpha chosen on the validation subject."""
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    F = _band_power(X, frequencies)
-    Y = y_scaled.reshape(len(y_scaled), -1)
-    val = groups == validation_subject
-    errors = {}
-    for alpha in RIDGE_ALPHAS:
-        m = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
-        m.fit(F[~val], Y[~val])
-        errors[alpha] = float(np.mean((m.predict(F[val]) - Y[val]) ** 2))
-    alpha = min(errors, key=errors.get)
-    model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(F, Y)
-    return model, alpha
+# --------------------------------------------------------------------- the jobs
 
 
 @dataclass(frozen=True)
@@ -296,16 +469,23 @@ class Job:
     fold: str
     test_subjects: tuple
     row: str
-    model: str
-    model_params: dict
-    epochs: int
     seed: int
     work: str
     quick: bool
 
     @property
+    def spec(self):
+        return (QUICK_DATASETS if self.quick else STUDY_DATASETS)[self.preset]
+
+    @property
+    def definition(self):
+        return ALL_ROWS[self.row]
+
+    @property
     def key(self):
-        safe = self.row.replace(" ", "_").replace("(", "").replace(")", "")
+        safe = self.row
+        for ch in " ()[],":
+            safe = safe.replace(ch, "_")
         return f"{self.preset}/{safe}/{self.fold}"
 
     def result_path(self):
@@ -326,56 +506,36 @@ def _init_worker():
     torch.set_num_threads(1)
 
 
-def _test_subject_scores(spec, bids, ds, test_mask, pred_scaled, y_scaled):
-    out = {}
-    for s in sorted(set(ds.groups[test_mask])):
-        sel = ds.groups[test_mask] == s
-        prov = ds.provenance[test_mask][sel]
-        order = np.argsort(prov["onset"].to_numpy(), kind="stable")
-        run_label = prov["run_label"].iloc[0]
-        out[s] = score_subject(
-            y_scaled[sel][order],
-            pred_scaled[sel][order],
-            network_mask(spec, bids, run_label),
-        )
-    return out
-
-
 def run_job(job):
-    """Fit one deep model, predict its held-out participants, save the scores."""
-    from eeg2fmri.estimator import Spec2VolEstimator
-
-    spec = (QUICK_DATASETS if job.quick else STUDY_DATASETS)[job.preset]
-    work = Path(job.work)
+    """Fit one network, predict its held-out participants, save the scores."""
+    row, spec, work = job.definition, job.spec, Path(job.work)
     bids = work / f"bids-{job.preset}"
-    ds = load_pairs(spec, work)
+    ds = load_pairs(spec, work, row.feature_set)
     test = np.isin(ds.groups, job.test_subjects)
     train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
-    X_train = np.asarray(ds.X[train_idx])
-    y_train = np.asarray(ds.y[train_idx])
-    est = Spec2VolEstimator(
-        job.model,
-        model_params=job.model_params or None,
-        epochs=job.epochs,
-        batch_size=4 if job.quick else 16,
-        validation_split=0.2,
-        device="cpu",
-        random_state=job.seed,
+    shift = shift_permutation(ds.provenance, ds.tr)
+    x_train = shift[train_idx] if row.shifted else train_idx
+    x_test = shift[test_idx] if row.shifted else test_idx
+    est = row.estimator(job.quick, job.seed)
+    t0 = time.perf_counter()
+    est.fit(
+        _rows(ds.X, x_train),
+        np.asarray(ds.y[train_idx]),
+        groups=ds.groups[train_idx],
+        runs=ds.provenance["run_label"].to_numpy()[train_idx],
     )
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train, groups=ds.groups[train_idx])
     train_seconds = time.perf_counter() - t0
-    X_test = np.asarray(ds.X[test_idx])
     t0 = time.perf_counter()
-    pred = est.predict(X_test)
+    pred = est.predict(_rows(ds.X, x_test))
     predict_seconds = time.perf_counter() - t0
-    y_true, y_pred = est._metric_inputs(np.asarray(ds.y[test_idx]), pred)
+    pred_null = None if row.shifted else est.predict(_rows(ds.X, shift[test_idx]))
     result = {
         "preset": job.preset,
         "fold": job.fold,
         "row": job.row,
-        "model": job.model,
-        "model_params": job.model_params,
+        "model": row.model,
+        "recipe": row.recipe,
+        "params": est.get_params(deep=False) | {"model_params": row.model_params},
         "n_params": int(sum(p.numel() for p in est.model_.parameters())),
         "train_seconds": train_seconds,
         "inference_ms_per_volume": 1000 * predict_seconds / len(test_idx),
@@ -383,73 +543,128 @@ def run_job(job):
         "best_epoch": int(est.best_epoch_),
         "validation_subjects": list(est.validation_groups_ or []),
         "history": est.history_,
-        "subjects": _test_subject_scores(spec, bids, ds, test, y_pred, y_true),
+        "subjects": score_predictions(spec, bids, ds, test_idx, est, pred, pred_null),
     }
-    _write_json(job.result_path(), result)
+    _write_json(job.result_path(), json.loads(json.dumps(result, default=str)))
     return job.key, train_seconds
 
 
+def _rows(X, rows):
+    """``X[rows]`` as an array, read in increasing order (memory-map friendly)."""
+    rows = np.asarray(rows)
+    order = np.argsort(rows, kind="stable")
+    out = np.asarray(X[rows[order]])
+    return out[np.argsort(order, kind="stable")]
+
+
+class TimeOnlyNull:
+    """The volume-index null: the mean standardized training BOLD at the same index.
+
+    It never sees EEG. Where every participant has the same stimulus sequence, the
+    BOLD is partly predictable from the volume index alone; this row measures how
+    much. Predictions are mapped to intensity like ``target_scaling='zscore'``.
+    """
+
+    def fit(self, volume_index, y, runs):
+        from eeg2fmri._scaling import fit_target_scaling, run_codes
+
+        n, shape = len(y), y.shape[1:]
+        codes, _ = run_codes(runs, n)
+        self.target_ = fit_target_scaling(y, np.arange(n), "zscore", shape,
+                                          codes=codes)
+        z = self.target_.to_model(np.asarray(y, dtype=np.float32), rows=np.arange(n))
+        self.index_ = np.unique(volume_index)
+        self.mean_ = np.stack([z[volume_index == v].mean(axis=0) for v in self.index_])
+        self.target_.release_fit_state()
+        return self
+
+    def predict(self, volume_index):
+        pos = np.clip(np.searchsorted(self.index_, volume_index), 0,
+                      len(self.index_) - 1)
+        known = self.index_[pos] == volume_index
+        z = np.where(known[:, None, None, None], self.mean_[pos], 0.0)
+        return self.target_.to_prediction(z.astype(np.float32))
+
+
 def run_baselines(spec, work, fold, test_subjects, seed):
-    """Ridge, mean volume and oracle rows of one fold (fast, in this process)."""
+    """Linear, mean-volume, time-only and oracle rows of one fold (in this process)."""
     from eeg2fmri.estimator import MeanVolumeRegressor
+    from eeg2fmri.linear import BandPowerRidge, ReducedRankRidge
 
     bids = work / f"bids-{spec.preset}"
     ds = load_pairs(spec, work)
     test = np.isin(ds.groups, test_subjects)
-    y_raw = np.asarray(ds.y, dtype=np.float64)
-    y_all = scale_volumes(y_raw)
-    y_train, y_test = y_all[~test], y_all[test]
-    X = np.asarray(ds.X)
-    train_subjects = sorted(set(ds.groups[~test]))
-    # the validation participant, drawn like the estimator draws it
-    rng = np.random.default_rng(seed)
-    validation_subject = train_subjects[rng.integers(len(train_subjects))]
+    train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
+    runs = ds.provenance["run_label"].to_numpy()
+    X_train, y_train = np.asarray(ds.X[train_idx]), np.asarray(ds.y[train_idx])
+    X_test = np.asarray(ds.X[test_idx])
+    shift = shift_permutation(ds.provenance, ds.tr)
+    X_null = _rows(ds.X, shift[test_idx])
     results = {}
 
-    t0 = time.perf_counter()
-    ridge, alpha = fit_ridge(
-        X[~test], y_train, ds.groups[~test], ds.frequencies, validation_subject
+    for name, cls in (("ridge (band power)", BandPowerRidge),
+                      ("reduced-rank ridge", ReducedRankRidge)):
+        est = cls(frequencies=ds.frequencies)
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train, groups=ds.groups[train_idx], runs=runs[train_idx])
+        train_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = est.predict(X_test)
+        predict_seconds = time.perf_counter() - t0
+        components = getattr(est, "components_", None)
+        results[name] = {
+            "n_params": int(
+                est.pipeline_[-1].coef_.size + est.intercept_.size
+                + (0 if components is None else components.size)
+            ),
+            "train_seconds": train_seconds,
+            "inference_ms_per_volume": 1000 * predict_seconds / len(test_idx),
+            "alpha": float(est.alpha_),
+            "rank": int(getattr(est, "rank_", 0)) or None,
+            "subjects": score_predictions(
+                spec, bids, ds, test_idx, est, pred, est.predict(X_null)
+            ),
+        }
+
+    base = MeanVolumeRegressor().fit(
+        X_train[:, :1, :1, :1], y_train, groups=ds.groups[train_idx],
+        runs=runs[train_idx],
     )
-    train_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pred = ridge.predict(_band_power(X[test], ds.frequencies)).reshape(y_test.shape)
-    predict_seconds = time.perf_counter() - t0
-    ridge_coef = ridge[-1].coef_
-    results["ridge (band power)"] = {
-        "n_params": int(ridge_coef.size + ridge_coef.shape[0]),
-        "train_seconds": train_seconds,
-        "inference_ms_per_volume": 1000 * predict_seconds / len(y_test),
-        "alpha": alpha,
-        "validation_subjects": [validation_subject],
-        "subjects": _test_subject_scores(spec, bids, ds, test, pred, y_test),
-    }
-
-    t0 = time.perf_counter()
-    mean_model = MeanVolumeRegressor().fit(X[~test][:, :1, :1, :1], y_train)
-    train_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pred = mean_model.predict(X[test][:, :1, :1, :1]).astype(np.float64)
-    predict_seconds = time.perf_counter() - t0
+    pred = base.predict(X_test[:, :1, :1, :1])
     results["mean volume"] = {
-        "n_params": int(mean_model.mean_volume_.size),
-        "train_seconds": train_seconds,
-        "inference_ms_per_volume": 1000 * predict_seconds / len(y_test),
-        "subjects": _test_subject_scores(spec, bids, ds, test, pred, y_test),
+        "n_params": int(base.mean_volume_.size),
+        "train_seconds": None,
+        "inference_ms_per_volume": None,
+        "subjects": score_predictions(spec, bids, ds, test_idx, base, pred),
     }
 
-    # the noise-free volume in the measured volume's units: scaled with the measured
-    # volume's own min and max (noise sets the minimum of the background)
-    prov = ds.provenance[test]
-    oracle = np.empty_like(y_test)
+    index = ds.provenance["volume_index"].to_numpy()
+    null = TimeOnlyNull().fit(index[train_idx], y_train, runs[train_idx])
+    results["time only (null)"] = {
+        "n_params": int(null.mean_.size),
+        "train_seconds": None,
+        "inference_ms_per_volume": None,
+        "subjects": score_predictions(
+            spec, bids, ds, test_idx, base, null.predict(index[test_idx])
+        ),
+    }
+
+    # the noise-free BOLD: correlations in intensity; SSIM/PSNR with each volume
+    # scaled by the measured volume's min and max (noise sets the background minimum)
+    prov = ds.provenance.iloc[test_idx]
+    y_raw = np.asarray(ds.y[test_idx], dtype=np.float64)
+    oracle = np.empty_like(y_raw)
     for run_label in prov["run_label"].unique():
         sel = (prov["run_label"] == run_label).to_numpy()
-        vols = truth_volumes(spec, bids, run_label, prov["volume_index"][sel])
-        oracle[sel] = scale_volumes(vols, reference=y_raw[test][sel])
+        oracle[sel] = truth_volumes(spec, bids, run_label, prov["volume_index"][sel])
     results["oracle (noise-free BOLD)"] = {
         "n_params": None,
         "train_seconds": None,
         "inference_ms_per_volume": None,
-        "subjects": _test_subject_scores(spec, bids, ds, test, oracle, y_test),
+        "subjects": score_predictions(
+            spec, bids, ds, test_idx, base, oracle,
+            metric_pred=scale_volumes(oracle, reference=y_raw),
+        ),
     }
     return results
 
@@ -468,7 +683,7 @@ def collect(results):
                     "row": res["row"],
                     "fold": res["fold"],
                     "subject": subject,
-                    **{m: scores[m] for m in METRICS},
+                    **{m: scores.get(m, np.nan) for m in METRICS},
                     "n_params": res["n_params"],
                     "train_seconds": res["train_seconds"],
                     "inference_ms_per_volume": res["inference_ms_per_volume"],
@@ -487,7 +702,7 @@ def collect(results):
                         }
                     )
     per_subject = pd.DataFrame(subject_rows)
-    for col in ("n_params", "train_seconds", "inference_ms_per_volume"):
+    for col in ("n_params", "train_seconds", "inference_ms_per_volume", *METRICS):
         per_subject[col] = pd.to_numeric(per_subject[col])
     return per_subject, pd.DataFrame(volume_rows)
 
@@ -510,8 +725,16 @@ def summarize(per_subject, row_order):
     return df.sort_values(["dataset", "_order"]).drop(columns="_order")
 
 
-def paired_tests(per_subject, reference=REFERENCE_ROW):
-    """Paired t-test (+ Wilcoxon) across held-out subjects: reference minus row."""
+#: Metrics of the paired tests (the null column is a property of each row).
+TEST_METRICS = ("ssim", "psnr", "r_network", "r_brain", "r_parcels")
+
+
+def paired_tests(per_subject, reference=REFERENCE_ROW, metrics=TEST_METRICS):
+    """Paired t-test (+ Wilcoxon) across held-out subjects: reference minus row.
+
+    The reference row is also compared with its own EEG-shifted predictions
+    (``metric='r_network'`` against ``r_null``: comparison ``... - EEG shifted``).
+    """
     from scipy import stats
 
     out = []
@@ -519,36 +742,40 @@ def paired_tests(per_subject, reference=REFERENCE_ROW):
         ref = g[g["row"] == reference].set_index("subject")
         if ref.empty:
             continue
-        for row in g["row"].unique():
-            if row == reference:
-                continue
-            other = g[g["row"] == row].set_index("subject")
+        pairs = [
+            (row, m, g[g["row"] == row].set_index("subject")[m])
+            for row in g["row"].unique()
+            if row != reference
+            for m in metrics
+        ]
+        if "r_null" in ref:
+            pairs.append(("its EEG shifted at test", "r_network", ref["r_null"]))
+        for row, m, other in pairs:
             common = ref.index.intersection(other.index)
-            for m in METRICS:
-                d = (ref.loc[common, m] - other.loc[common, m]).to_numpy(float)
-                d = d[np.isfinite(d)]
-                n = len(d)
-                rec = {
-                    "dataset": dataset,
-                    "comparison": f"{reference} - {row}",
-                    "metric": m,
-                    "n_subjects": n,
-                    "mean_difference": d.mean() if n else np.nan,
-                    "ci95_low": np.nan,
-                    "ci95_high": np.nan,
-                    "t_test_p": np.nan,
-                    "wilcoxon_p": np.nan,
-                }
-                if n >= 2 and np.std(d) > 0:
-                    half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)
-                    rec["ci95_low"] = d.mean() - half
-                    rec["ci95_high"] = d.mean() + half
-                    rec["t_test_p"] = stats.ttest_rel(
-                        ref.loc[common, m], other.loc[common, m], nan_policy="omit"
-                    ).pvalue
-                    if np.any(d != 0):
-                        rec["wilcoxon_p"] = stats.wilcoxon(d).pvalue
-                out.append(rec)
+            a = ref.loc[common, m].to_numpy(float)
+            b = other.loc[common].to_numpy(float)
+            keep = np.isfinite(a) & np.isfinite(b)
+            d = (a - b)[keep]
+            n = len(d)
+            rec = {
+                "dataset": dataset,
+                "comparison": f"{reference} - {row}",
+                "metric": m,
+                "n_subjects": n,
+                "mean_difference": d.mean() if n else np.nan,
+                "ci95_low": np.nan,
+                "ci95_high": np.nan,
+                "t_test_p": np.nan,
+                "wilcoxon_p": np.nan,
+            }
+            if n >= 2 and np.std(d) > 0:
+                half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)
+                rec["ci95_low"] = d.mean() - half
+                rec["ci95_high"] = d.mean() + half
+                rec["t_test_p"] = stats.ttest_rel(a[keep], b[keep]).pvalue
+                if np.any(d != 0):
+                    rec["wilcoxon_p"] = stats.wilcoxon(d).pvalue
+            out.append(rec)
     df = pd.DataFrame(out)
     if not df.empty:
         df["holm_p"] = df.groupby("dataset")["t_test_p"].transform(holm)
@@ -585,10 +812,13 @@ def _fmt_num(v, fmt):
 
 SUMMARY_HEADER = [
     "row",
+    "temporal r, networks",
+    "r, EEG shifted",
+    "temporal r, brain",
+    "parcel r, networks",
+    "parcel r, all",
     "SSIM",
     "PSNR (dB)",
-    "temporal r, networks",
-    "temporal r, brain",
     "parameters",
     "training s/fit",
     "inference ms/volume",
@@ -611,10 +841,13 @@ def summary_cells(summary, dataset):
         rows.append(
             [
                 r["row"],
+                _fmt(r["r_network_mean"], r["r_network_std"], 3),
+                _fmt(r["r_null_mean"], r["r_null_std"], 3),
+                _fmt(r["r_brain_mean"], r["r_brain_std"], 3),
+                _fmt(r["r_parcels_mean"], r["r_parcels_std"], 3),
+                _fmt(r["r_parcels_all_mean"], r["r_parcels_all_std"], 3),
                 _fmt(r["ssim_mean"], r["ssim_std"], 4),
                 _fmt(r["psnr_mean"], r["psnr_std"], 2),
-                _fmt(r["r_network_mean"], r["r_network_std"], 3),
-                _fmt(r["r_brain_mean"], r["r_brain_std"], 3),
                 _fmt_num(r["n_params"], ",.0f"),
                 _fmt_num(r["train_seconds"], ".1f"),
                 _fmt_num(r["inference_ms_per_volume"], ".2f"),
@@ -660,14 +893,6 @@ def rst_table(header, rows):
     return "\n".join(lines)
 
 
-def markdown_summary(summary, dataset):
-    return markdown_table(SUMMARY_HEADER, summary_cells(summary, dataset))
-
-
-def markdown_tests(tests, dataset):
-    return markdown_table(TESTS_HEADER, tests_cells(tests, dataset))
-
-
 def violin_figure(per_volume, per_subject, dataset, rows, path):
     """Figure-3-style violins: per-volume SSIM and PSNR, per-subject temporal r."""
     import matplotlib
@@ -688,7 +913,10 @@ def violin_figure(per_volume, per_subject, dataset, rows, path):
             (per_volume["dataset"] == dataset) & (per_volume["metric"] == metric)
         ]
         data = [sel["value"][sel["row"] == r].to_numpy() for r in rows]
-        parts = ax.violinplot(data, showmedians=True, showextrema=False)
+        parts = ax.violinplot(
+            [d if len(d) else [np.nan] for d in data], showmedians=True,
+            showextrema=False,
+        )
         for body in parts["bodies"]:
             body.set_alpha(0.6)
         ax.set_title(f"{METRIC_LABELS[metric]} per test volume")
@@ -803,7 +1031,19 @@ def build_parser():
         help="datasets on which the ablations run (default: cnepfl, as in "
         "the paper's Table 3)",
     )
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument(
+        "--ablations",
+        choices=("default", "all"),
+        default="default",
+        help="'all' adds the paper's three conv-path ablations (about 15 min more)",
+    )
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        default=None,
+        help="train only these rows (default: all); the tables hold every row "
+        "whose results exist",
+    )
     p.add_argument(
         "--jobs", type=int, default=2, help="worker processes, one thread each"
     )
@@ -816,67 +1056,8 @@ def build_parser():
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    t_start = time.perf_counter()
-    commit = _git_commit()
-    specs = QUICK_DATASETS if args.quick else STUDY_DATASETS
-    epochs = 1 if args.quick else args.epochs
-    work = args.work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    if args.quick:
-        work = work / "quick"
-    timings = {}
-
-    # 1. data, folds, baselines
-    jobs, results = [], []
-    for name in args.datasets:
-        spec = specs[name]
-        t0 = time.perf_counter()
-        simulate(spec, work, args.seed)
-        ds = load_pairs(spec, work)
-        timings[f"data_{name}"] = time.perf_counter() - t0
-        print(
-            f"{name}: {len(ds)} pairs, X {ds.X.shape[1:]}, y {ds.y.shape[1:]}, "
-            f"{len(set(ds.groups))} participants",
-            flush=True,
-        )
-        rows = dict(MAIN_MODELS)
-        if name in args.ablation_datasets:
-            rows.update(ABLATIONS)
-        t0 = time.perf_counter()
-        for fold, test_subjects in folds(spec, set(ds.groups)):
-            path = work / "results" / name / "baselines" / f"{fold}.json"
-            if not path.is_file():
-                base = run_baselines(spec, work, fold, test_subjects, args.seed)
-                _write_json(path, base)
-            base = json.loads(path.read_text())
-            for row, res in base.items():
-                results.append({"preset": name, "fold": fold, "row": row, **res})
-            for row, (model, params) in rows.items():
-                jobs.append(
-                    Job(
-                        name,
-                        fold,
-                        tuple(test_subjects),
-                        row,
-                        model,
-                        params,
-                        epochs,
-                        args.seed,
-                        str(work),
-                        args.quick,
-                    )
-                )
-        timings[f"baselines_{name}"] = time.perf_counter() - t0
-
-    # 2. trained rows, the costliest first, in single-thread workers
-    todo = [j for j in jobs if not j.result_path().is_file()]
-    cost = {"e2fnet-small": 2.0, "spec2vol-small": 1.5, "U-Net decoder": 1.2}
-    todo.sort(key=lambda j: -cost.get(j.row, 1.0))
-    print(f"{len(jobs)} fits, {len(jobs) - len(todo)} already done", flush=True)
-    t0 = time.perf_counter()
-    if todo and args.jobs == 1:  # in this process (no pickling), one thread
+def _run_jobs(todo, jobs, t_start):
+    if todo and jobs == 1:  # in this process (no pickling), one thread
         import torch
 
         threads = torch.get_num_threads()
@@ -892,7 +1073,7 @@ def main(argv=None):
     elif todo:
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
-            args.jobs, mp_context=ctx, initializer=_init_worker
+            jobs, mp_context=ctx, initializer=_init_worker
         ) as pool:
             futures = [pool.submit(run_job, j) for j in todo]
             for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
@@ -902,12 +1083,75 @@ def main(argv=None):
                     f"({time.perf_counter() - t_start:.0f} s elapsed)",
                     flush=True,
                 )
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    t_start = time.perf_counter()
+    commit = _git_commit()
+    specs = QUICK_DATASETS if args.quick else STUDY_DATASETS
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        work = work / "quick"
+    timings = {}
+
+    # 1. data, folds, baselines
+    jobs, results = [], []
+    for name in args.datasets:
+        spec = specs[name]
+        t0 = time.perf_counter()
+        simulate(spec, work, args.seed)
+        ds = load_pairs(spec, work)
+        load_pairs(spec, work, "official")
+        timings[f"data_{name}"] = time.perf_counter() - t0
+        print(
+            f"{name}: {len(ds)} pairs, X {ds.X.shape[1:]}, y {ds.y.shape[1:]}, "
+            f"{len(set(ds.groups))} participants",
+            flush=True,
+        )
+        rows = {
+            k: v for k, v in MAIN_ROWS.items()
+            if v.datasets is None or name in v.datasets
+        }
+        if name in args.ablation_datasets:
+            rows.update(ABLATIONS)
+            if args.ablations == "all":
+                rows.update(CONV_PATH_ABLATIONS)
+        t0 = time.perf_counter()
+        for fold, test_subjects in folds(spec, set(ds.groups)):
+            path = work / "results" / name / "baselines" / f"{fold}.json"
+            if not path.is_file():
+                base = run_baselines(spec, work, fold, test_subjects, args.seed)
+                _write_json(path, json.loads(json.dumps(base, default=float)))
+            base = json.loads(path.read_text())
+            for row, res in base.items():
+                results.append({"preset": name, "fold": fold, "row": row, **res})
+            for row in rows:
+                jobs.append(
+                    Job(name, fold, tuple(test_subjects), row, args.seed,
+                        str(work), args.quick)
+                )
+        timings[f"baselines_{name}"] = time.perf_counter() - t0
+
+    # 2. trained rows, the costliest first, in single-thread workers
+    wanted = set(args.rows) if args.rows else None
+    todo = [
+        j for j in jobs
+        if not j.result_path().is_file() and (wanted is None or j.row in wanted)
+    ]
+    todo.sort(key=lambda j: -j.definition.cost)
+    print(f"{len(jobs)} fits, {len(todo)} to train", flush=True)
+    t0 = time.perf_counter()
+    _run_jobs(todo, args.jobs, t_start)
     timings["training_wall"] = time.perf_counter() - t0
-    for j in jobs:
+    done = [j for j in jobs if j.result_path().is_file()]
+    for j in done:
         results.append(json.loads(j.result_path().read_text()))
 
     # 3. tables, tests, figures
-    row_order = list(MAIN_MODELS) + list(ABLATIONS) + list(BASELINES)
+    row_order = list(MAIN_ROWS) + list(BASELINES) + list(ABLATIONS)
+    row_order += list(CONV_PATH_ABLATIONS)
     per_subject, per_volume = collect(results)
     summary = summarize(per_subject, row_order)
     tests = paired_tests(per_subject)
@@ -928,7 +1172,7 @@ def main(argv=None):
             per_volume,
             per_subject,
             name,
-            row_order,
+            [r for r in row_order if r in MAIN_ROWS or r in BASELINES],
             out / "figures" / f"study_{name}.png",
         )
     timings["total"] = time.perf_counter() - t_start
@@ -949,13 +1193,27 @@ def main(argv=None):
         ),
         "seed": args.seed,
         "dataset_seeds": {n: _dataset_seed(args.seed, n) for n in args.datasets},
-        "epochs": epochs,
+        "epochs": {
+            "default": 1 if args.quick else DEFAULT_EPOCHS,
+            "paper recipe": 1 if args.quick else PAPER_EPOCHS,
+        },
+        "null_shift_seconds": NULL_SHIFT_SECONDS,
         "jobs": args.jobs,
         "threads_per_fit": 1,
         "datasets": {n: asdict(specs[n]) for n in args.datasets},
         "ablation_datasets": args.ablation_datasets,
-        "ridge_bands_hz": RIDGE_BANDS,
-        "ridge_alphas": RIDGE_ALPHAS,
+        "rows": {
+            k: {
+                "model": v.model,
+                "recipe": v.recipe,
+                "model_params": dict(v.model_params),
+                "params": dict(v.params),
+                "features": v.feature_set,
+                "shifted": v.shifted,
+            }
+            for k, v in ALL_ROWS.items()
+        },
+        "ablations": args.ablations,
         "versions": versions(),
         "best_epochs": {
             f"{r['preset']}/{r['row']}/{r['fold']}": r["best_epoch"]
@@ -963,20 +1221,15 @@ def main(argv=None):
             if "best_epoch" in r
         },
     }
-    _write_json(out / "study.json", meta)
+    _write_json(out / "study.json", json.loads(json.dumps(meta, default=str)))
     write_text_atomic(out / "results.md", results_markdown(meta, summary, tests, args))
     write_text_atomic(out / "results.rst", results_rst(meta, summary, tests, args))
     print(f"wrote {out} in {timings['total'] / 60:.1f} min", flush=True)
 
 
-def results_markdown(meta, summary, tests, args):
+def _header_lines(meta):
     v, run = meta["versions"], meta["training_run"]
-    parts = [
-        "# Benchmark study: results",
-        "",
-        "Generated by `benchmarks/study.py`; do not edit by hand. Discussion: "
-        "`docs/study.rst`.",
-        "",
+    return [
         f"- Command: `{run['command']}` (commit `{run['git_commit']}`, "
         f"{run['date']}): {run.get('fits_trained', 'all')} fits trained, "
         f"{run['timings_seconds']['total'] / 60:.1f} min wall time; "
@@ -985,20 +1238,44 @@ def results_markdown(meta, summary, tests, args):
         f"{meta['date']}).",
         f"- Seeds: study {meta['seed']}, datasets {meta['dataset_seeds']}; every fit "
         f"uses `random_state={meta['seed']}`.",
-        f"- Training: {meta['epochs']} epochs, batch 16, validation on 20 % of the "
-        "training participants (best epoch kept), one thread per fit, "
+        f"- Training: default recipe {meta['epochs']['default']} epochs on all "
+        "training participants; paper recipe "
+        f"{meta['epochs']['paper recipe']} epochs with a validation participant (best "
+        "SSIM epoch kept); batch 16, one thread per fit, "
         f"{meta['jobs']} fits in parallel.",
         f"- Versions: Python {v['python']}, eeg2fmri {v['eeg2fmri']}, torch "
         f"{v['torch']}, numpy {v['numpy']}, scikit-learn {v['scikit-learn']}; "
         f"{v['cpu_count']} CPUs ({v['processor']}).",
+    ]
+
+
+_UNITS_NOTE = (
+    "Scores are per held-out participant (mean ± std across participants). Temporal "
+    "r: voxel-wise correlation over the participant's test volumes between the "
+    "prediction and the measured BOLD (in intensity; per-volume units for the paper "
+    "recipe's per-volume targets), averaged over the simulated networks' voxels or "
+    "the brain; a prediction that is constant over time scores 0. r, EEG shifted: "
+    "the same model on the test EEG circularly shifted by at least "
+    f"{NULL_SHIFT_SECONDS:.0f} s within each run (its null). Parcel r: correlation of "
+    "the mean time courses in the 8 mm spheres of the Power et al. (2011) atlas that "
+    "overlap the simulated networks, or all spheres in the brain. SSIM and PSNR in "
+    "the paper's units (each volume min-max scaled to [0, 1]). Differences are "
+    f"`{REFERENCE_ROW}` minus the row: positive means `{REFERENCE_ROW}` scores higher. "
+    "Holm p: the t-test p-values adjusted for all comparisons and metrics of the "
+    "dataset (Holm-Bonferroni)."
+)
+
+
+def results_markdown(meta, summary, tests, args):
+    parts = [
+        "# Benchmark study: results",
         "",
-        "Scores are per held-out participant (mean ± std across participants), in "
-        "the official units (each volume min-max scaled to [0, 1]). Temporal r is the "
-        "voxel-wise correlation over the participant's test volumes, averaged over "
-        "the simulated networks' voxels or over the brain. Differences are "
-        f"`{REFERENCE_ROW}` minus the row: positive means `{REFERENCE_ROW}` scores "
-        "higher. Holm p: the t-test p-values adjusted for all comparisons and "
-        "metrics of the dataset (Holm-Bonferroni).",
+        "Generated by `benchmarks/study.py`; do not edit by hand. Discussion: "
+        "`docs/study.rst`.",
+        "",
+        *_header_lines(meta),
+        "",
+        _UNITS_NOTE,
     ]
     for name in args.datasets:
         parts += [
@@ -1007,11 +1284,11 @@ def results_markdown(meta, summary, tests, args):
             "",
             _dataset_line(meta["datasets"][name]),
             "",
-            markdown_summary(summary, name),
+            markdown_table(SUMMARY_HEADER, summary_cells(summary, name)),
             "",
             f"Paired tests across held-out participants ({REFERENCE_ROW} minus row):",
             "",
-            markdown_tests(tests, name),
+            markdown_table(TESTS_HEADER, tests_cells(tests, name)),
             "",
             f"![{name}](figures/study_{name}.png)",
         ]
@@ -1021,6 +1298,8 @@ def results_markdown(meta, summary, tests, args):
 def results_rst(meta, summary, tests, args):
     """The tables and figures for ``docs/study.rst`` (``.. include::``)."""
     parts = [".. Generated by benchmarks/study.py; do not edit by hand.", ""]
+    parts += [*(line.replace("`", "``") for line in _header_lines(meta)), ""]
+    parts += [_UNITS_NOTE.replace("`", "``"), ""]
     for name in args.datasets:
         title = f"{name}: scores of the held-out participants"
         parts += [

@@ -552,6 +552,12 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             yb = torch.from_numpy(yb).to(device)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(_forward(train_model_, xb, offset), yb)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"training diverged: the {cfg.loss} loss is {float(loss)} at "
+                    f"epoch {epoch + 1}, step {i + 1}; lower 'lr' (now {cfg.lr:g}) "
+                    "or check the inputs"
+                )
             loss.backward()
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -292,8 +292,10 @@ def batch_correlation(pred, target, eps=1e-8):
     """
     p = pred - pred.mean(dim=0)
     t = target - target.mean(dim=0)
-    denom = torch.sqrt((p * p).sum(dim=0) * (t * t).sum(dim=0))
-    return (p * t).sum(dim=0) / (denom + eps)
+    # eps inside the root: a constant prediction (the zero-initialised output) has
+    # a finite gradient
+    denom = torch.sqrt((p * p).sum(dim=0) * (t * t).sum(dim=0) + eps)
+    return (p * t).sum(dim=0) / denom
 
 
 class CorrelationLoss(nn.Module):

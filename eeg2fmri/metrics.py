@@ -26,6 +26,8 @@ __all__ = [
     "temporal_correlation",
     "summarize_correlation",
     "mean_temporal_correlation",
+    "sphere_masks",
+    "parcel_correlation",
     "ssim_scorer",
     "psnr_scorer",
     "neg_mse_scorer",
@@ -310,6 +312,85 @@ def mean_temporal_correlation(y_true, y_pred, mask=None):
     if len(y_true) < 2 or not varies.any():
         return float("nan")
     return float(np.nan_to_num(r[varies], nan=0.0).mean())
+
+
+def sphere_masks(shape, affine, coords, radius=8.0):
+    """Boolean masks of spheres around world coordinates, on a volume grid.
+
+    Parameters
+    ----------
+    shape : tuple of int (D, H, W)
+        Volume shape in the package's layout (NIfTI axes (k, i, j), as
+        :func:`eeg2fmri.bids.nifti_to_volumes` returns them).
+    affine : array-like of shape (4, 4)
+        NIfTI affine: voxel (i, j, k) -> world millimetres.
+    coords : array-like of shape (n_parcels, 3)
+        Sphere centres in world millimetres (e.g. MNI coordinates).
+    radius : float, default=8.0
+        Sphere radius in millimetres. A sphere that contains no voxel centre gets
+        the voxel nearest to its centre (when that voxel lies within one voxel
+        diagonal of the centre), so that coarse grids keep every parcel inside them.
+
+    Returns
+    -------
+    masks : ndarray of bool of shape (n_parcels, D, H, W)
+    """
+    d, h, w = (int(v) for v in shape)
+    kk, ii, jj = np.meshgrid(np.arange(d), np.arange(h), np.arange(w), indexing="ij")
+    vox = np.stack([ii, jj, kk, np.ones_like(ii)], axis=-1).reshape(-1, 4)
+    world = (vox @ np.asarray(affine, dtype=np.float64).T)[:, :3]
+    coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
+    diagonal = float(np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum()))
+    masks = np.zeros((len(coords), d * h * w), dtype=bool)
+    for n, center in enumerate(coords):
+        dist = np.sqrt(((world - center) ** 2).sum(axis=1))
+        inside = dist <= radius
+        if not inside.any() and dist.min() <= diagonal:
+            inside[np.argmin(dist)] = True
+        masks[n] = inside
+    return masks.reshape(len(coords), d, h, w)
+
+
+def parcel_correlation(y_true, y_pred, masks, min_voxels=1):
+    """Temporal correlation of parcel-mean time courses (e.g. atlas spheres).
+
+    This is the ROI-level score of NeuroBOLT-style studies: each parcel's measured
+    and synthesized time courses are the means over its voxels, then correlated.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_volumes, D, H, W)
+        Measured and synthesized runs.
+    masks : array-like of bool of shape (n_parcels, D, H, W)
+        Parcels (see :func:`sphere_masks`).
+    min_voxels : int, default=1
+        Parcels with fewer voxels are NaN.
+
+    Returns
+    -------
+    r : ndarray of shape (n_parcels,)
+        NaN for parcels that are too small or whose measured series is constant;
+        0 where only the prediction is constant.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    masks = np.asarray(masks, dtype=bool)
+    n = len(y_true)
+    t = np.asarray(y_true, dtype=np.float64).reshape(n, -1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(n, -1)
+    flat = masks.reshape(len(masks), -1)
+    counts = flat.sum(axis=1)
+    weights = flat / np.maximum(counts, 1)[:, None]
+    a = t @ weights.T  # (n, n_parcels)
+    b = p @ weights.T
+    a -= a.mean(axis=0)
+    b -= b.mean(axis=0)
+    va, vb = (a * a).sum(axis=0), (b * b).sum(axis=0)
+    tiny = 1e-12 * (1.0 + va.max(initial=0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a * b).sum(axis=0) / np.sqrt(va * vb)
+    r = np.where(vb > tiny, r, 0.0)
+    r[(va <= tiny) | (counts < max(int(min_voxels), 1)) | (n < 2)] = np.nan
+    return r
 
 
 # --------------------------------------------------------------------------- scorers
