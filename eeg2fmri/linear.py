@@ -181,6 +181,7 @@ _LINEAR_CONSTRAINTS = {
         lambda v: _real_vector(v, 0.0) is not None,
         "a float >= 0 or a non-empty 1-D sequence of floats >= 0",
     ),
+    "alpha_per_target": (lambda v: isinstance(v, bool | np.bool_), "a bool"),
     "ranks": (
         lambda v: _int_vector(v, 1) is not None,
         "an int >= 1 or a non-empty 1-D sequence of ints >= 1",
@@ -348,6 +349,20 @@ def _top_directions(GGt, e, max_rank):
     return e[:, None] * Z[:, :k] / np.sqrt(lam[:k])
 
 
+def _voxel_scores(P, Yc):
+    """Per-voxel correlation and squared error of each prediction set.
+
+    ``P`` (n_sets, n, c) and ``Yc`` (n, c) are centered over the rows. Returns ``r``
+    (n_sets, c) (0 for a constant prediction) and ``sse`` (n_sets, c).
+    """
+    num = np.einsum("anc,nc->ac", P, Yc)
+    pss = np.einsum("anc,anc->ac", P, P)
+    yss = np.einsum("nc,nc->c", Yc, Yc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(pss > 0, num / np.sqrt(pss * yss), 0.0)
+    return np.clip(r, -1.0, 1.0), pss - 2.0 * num + yss[None, :]
+
+
 def _correlation_sums(P, Yc, varies):
     """Sum over the varying voxels of the correlation of each prediction set.
 
@@ -384,6 +399,12 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
         are skipped. None uses every bin as its own feature (no averaging).
     alphas : float or array-like of floats >= 0, default=DEFAULT_ALPHAS
         Candidate ridge penalties (1, 10, ..., 1e6), on standardized features.
+    alpha_per_target : bool, default=True
+        Choose the penalty of every voxel on its own (the candidate with the lowest
+        held-out squared error of that voxel, summed over the folds), as voxel-wise
+        encoding models do; voxels without EEG-related signal get the strongest
+        penalty and predictions near their mean. False: one penalty for all voxels,
+        the candidate with the highest mean held-out correlation.
     cv : None, int, cross-validation splitter or iterable, default=None
         Splits that choose ``alpha_``. None: ``GroupKFold(min(5, n_groups))`` when
         ``groups`` has two or more participants, else ``KFold(min(5, n_samples))``
@@ -423,13 +444,16 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
     coef_ : ndarray of shape (n_voxels, n_features)
         Ridge coefficients of the standardized band powers (float32), computed on
         access from the factorized form (mind the memory with many voxels).
-    alpha_ : float
-        Penalty chosen by cross-validation.
+    alpha_ : float or ndarray of shape (n_voxels,)
+        Penalty chosen by cross-validation (one per voxel with
+        ``alpha_per_target=True``).
     cv_scores_ : dict
         Mean held-out voxel-wise temporal correlation (model units) of each candidate
-        ``alpha``; NaN where no fold could be scored; empty without cross-validation.
+        ``alpha`` used for every voxel; NaN where no fold could be scored; empty
+        without cross-validation.
     best_score_ : float
-        ``cv_scores_[alpha_]`` (NaN without cross-validation).
+        Mean held-out correlation of the chosen penalties (NaN without
+        cross-validation).
     n_splits_ : int
         Number of cross-validation splits (0 without cross-validation).
     bands_ : ndarray of shape (n_bands, 2) or None
@@ -472,8 +496,8 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
     >>> est = BandPowerRidge(frequencies=freqs).fit(X[:60], y[:60], groups=groups[:60])
     >>> est.predict(X[60:]).shape
     (30, 2, 3, 4)
-    >>> est.alpha_ in est.alphas, est.feature_shape_  # no bin in 45-70 Hz: 6 bands
-    (True, (2, 3, 6))
+    >>> est.alpha_.shape, est.feature_shape_  # one penalty per voxel; no 45-70 Hz bin
+    ((24,), (2, 3, 6))
     >>> bool(est.score(X[60:], y[60:]) > 0.5)
     True
     """
@@ -484,6 +508,7 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
         frequencies=None,
         bands=DEFAULT_BANDS,
         alphas=DEFAULT_ALPHAS,
+        alpha_per_target=True,
         cv=None,
         target_scaling="zscore",
         input_shape=None,
@@ -492,6 +517,7 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
         self.frequencies = frequencies
         self.bands = bands
         self.alphas = alphas
+        self.alpha_per_target = alpha_per_target
         self.cv = cv
         self.target_scaling = target_scaling
         self.input_shape = input_shape
@@ -617,6 +643,9 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
             self._set_rank(int(ranks[0]))
             return
         splits = self._splits(features, groups)
+        if self._per_target:
+            self._select_per_target(features, Y, splits, alphas)
+            return
         fold_scores = np.full((len(splits), len(alphas), len(ranks)), np.nan)
         for i, (tr, te) in enumerate(splits):
             fold_scores[i] = self._fold_scores(features, Y, tr, te, alphas, ranks)
@@ -649,6 +678,56 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
             type(self).__name__,
             self.alpha_,
             self.n_splits_,
+            self.best_score_,
+        )
+
+    @property
+    def _per_target(self):
+        return bool(self.get_params(deep=False).get("alpha_per_target", False))
+
+    def _select_per_target(self, features, Y, splits, alphas):
+        """One penalty per voxel: the lowest summed held-out squared error."""
+        n_vox = Y.shape[1]
+        sse = np.zeros((len(alphas), n_vox))
+        r_sum = np.zeros((len(alphas), n_vox))
+        n_scored = np.zeros(n_vox)
+        for tr, te in splits:
+            U, s, _, A = self._fold_setup(features, tr, te)
+            D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])
+            AD = A[None, :, :] * D[:, None, :]
+            per_voxel = len(alphas) * len(te) + len(tr) + len(te)
+            for cols in _voxel_blocks(n_vox, per_voxel):
+                G = U.T @ _centered_block(Y, tr, cols)
+                Yte = _centered_block(Y, te, cols)
+                r, e = _voxel_scores(AD @ G, Yte)
+                sse[:, cols] += e
+                if len(te) >= 2:
+                    varies = np.any(Yte != 0, axis=0)
+                    r_sum[:, cols] += np.where(varies, r, 0.0)
+                    n_scored[cols] += varies
+        # ties go to the larger penalty: search the candidates from the largest
+        best = len(alphas) - 1 - np.argmin(sse[::-1], axis=0)
+        self.alpha_ = alphas[best].astype(np.float64)
+        scored = n_scored > 0
+        mean_r = np.divide(r_sum, np.maximum(n_scored, 1))
+        self.cv_scores_ = {
+            float(a): float(mean_r[i, scored].mean()) if scored.any() else float("nan")
+            for i, a in enumerate(alphas)
+        }
+        self.best_score_ = (
+            float(mean_r[best, np.arange(n_vox)][scored].mean())
+            if scored.any()
+            else float("nan")
+        )
+        self.n_splits_ = len(splits)
+        self._set_rank(0)
+        shares = {float(a): float(np.mean(best == i)) for i, a in enumerate(alphas)}
+        logger.info(
+            "%s: one alpha per voxel by %d-fold cross-validation (share of voxels per "
+            "alpha: %s; mean r %.4f)",
+            type(self).__name__,
+            self.n_splits_,
+            ", ".join(f"{a:g}: {v:.2f}" for a, v in shares.items() if v),
             self.best_score_,
         )
 
@@ -688,23 +767,29 @@ class BandPowerRidge(RegressorMixin, BaseEstimator):
         """Refit on all rows with ``alpha_``: ``pipeline_``, ``components_``..."""
         scaler = StandardScaler().fit(features)
         U, s, Vt = _svd(scaler.transform(features))
-        d = s / (s**2 + self.alpha_)
+        alpha = np.asarray(self.alpha_, dtype=np.float64)
         rows = np.arange(len(Y))
         n_vox, n_feat, r = Y.shape[1], features.shape[1], len(s)
         intercept = np.zeros(n_vox)
         for cols in _voxel_blocks(n_vox, len(rows)):
             intercept[cols] = Y[:, cols].mean(axis=0, dtype=np.float64)
+
+        def shrink(G, cols):  # (r, c) ridge factors s / (s**2 + alpha) per voxel
+            a = alpha if alpha.ndim == 0 else alpha[cols][None, :]
+            return G * (s[:, None] / (s[:, None] ** 2 + a))
+
         if n_feat * n_vox <= r * (n_feat + n_vox):  # dense coefficients are smaller
             coef = np.empty((n_vox, n_feat), dtype=np.float32)
-            dVt = d[:, None] * Vt
             for cols in _voxel_blocks(n_vox, len(rows) + n_feat):
-                coef[cols] = (U.T @ _centered_block(Y, rows, cols)).T @ dVt
+                G = U.T @ _centered_block(Y, rows, cols)
+                coef[cols] = shrink(G, cols).T @ Vt
             components = None
         else:
-            coef = (d[:, None] * Vt).astype(np.float32)
+            coef = Vt.astype(np.float32)
             components = np.empty((r, n_vox), dtype=np.float32)
             for cols in _voxel_blocks(n_vox, len(rows) + r):
-                components[:, cols] = U.T @ _centered_block(Y, rows, cols)
+                G = U.T @ _centered_block(Y, rows, cols)
+                components[:, cols] = shrink(G, cols)
         self._set_model(scaler, coef, components, intercept)
 
     def _set_model(self, scaler, coef, components, intercept):
@@ -970,16 +1055,15 @@ n_features_in_
         input_shape=None,
         output_shape=None,
     ):
-        super().__init__(
-            frequencies=frequencies,
-            bands=bands,
-            alphas=alphas,
-            cv=cv,
-            target_scaling=target_scaling,
-            input_shape=input_shape,
-            output_shape=output_shape,
-        )
+        # no super().__init__: one penalty for all voxels (no alpha_per_target)
+        self.frequencies = frequencies
+        self.bands = bands
+        self.alphas = alphas
         self.ranks = ranks
+        self.cv = cv
+        self.target_scaling = target_scaling
+        self.input_shape = input_shape
+        self.output_shape = output_shape
 
     def fit(self, X, y, groups=None, runs=None):
         """Choose the penalty and the rank by cross-validation, then fit on all rows.
@@ -1151,6 +1235,14 @@ def _save(est, path):
     return json_path
 
 
+def _float_or_array(value):
+    if value is None:
+        return float("nan")
+    if isinstance(value, list):
+        return np.asarray(value, dtype=np.float64)
+    return float(value)
+
+
 def _as_tuple(value):
     if isinstance(value, list):
         return tuple(_as_tuple(v) for v in value)
@@ -1189,7 +1281,7 @@ def _load(cls, path):
             setattr(
                 est,
                 k,
-                float("nan") if getattr(est, k) is None else float(getattr(est, k)),
+                _float_or_array(getattr(est, k)),
             )
         if found == "ReducedRankRidge":
             est.rank_ = int(fitted["rank_"])

@@ -18,6 +18,15 @@ SIM_KWARGS = dict(
 )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-expensive",
+        action="store_true",
+        default=False,
+        help="also run the checks of the full-size networks (minutes each on a CPU)",
+    )
+
+
 @pytest.fixture(scope="session")
 def sim_bids(tmp_path_factory):
     """Path to a simulated noddi-like BIDS dataset (3 subjects, 40 volumes each).

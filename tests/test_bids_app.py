@@ -86,6 +86,11 @@ def test_participant_and_group_outputs(app_run):
     assert not list(app_run["bids"].rglob("*eeg2fmri*"))
 
     meta = json.loads((func / f"{stem}_bold.json").read_text())
+    # default recipe: voxel-wise standardized targets, mapped back to scanner units
+    assert "standard deviation" in meta["IntensityUnits"]
+    summary = json.loads((func / f"{stem}_metrics.json").read_text())["Summary"]
+    assert summary["temporal_r_baseline"] == 0.0  # the mean volume does not change
+    assert np.isfinite(summary["temporal_r"])
     src_bold = app_run["bids"] / "sub-01/func/sub-01_task-rest_bold.nii.gz"
     assert meta["RepetitionTime"] == pytest.approx(2.16)
     assert meta["Sources"] == ["bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr",
@@ -311,6 +316,11 @@ BAD_ARGS = [
     ("bad-filter", lambda b, t: [b, t / "o", "participant", "--bids-filter-file",
                                  t / "filter.json", "--skip-bids-validation"], 64,
      ["spaceship"]),
+    ("unknown-model", lambda b, t: [b, t / "o", "participant", "--model-name",
+                                    "spec2vol-smal", "--skip-bids-validation"], 64,
+     ["spec2vol-smal", "did you mean 'spec2vol-small'"]),
+    ("unknown-recipe", lambda b, t: [b, t / "o", "participant", "--recipe", "paper"],
+     64, ["--recipe", "official"]),
 ]
 
 
@@ -462,3 +472,55 @@ def test_given_model_on_another_grid(app_run, tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [x for x in err.splitlines() if x.startswith("eeg2fmri: error:")]
     assert len(lines) == 1 and "does not fit" in lines[0] and "Traceback" not in err
+
+
+def test_default_model_is_chosen_and_explained(sim_bids, tmp_path, capsys):
+    """No --model-name: spec2vol-small, the reason and a time estimate are logged."""
+    argv = [str(sim_bids), str(tmp_path / "o"), "participant", "--participant-label",
+            "01", "-w", str(tmp_path / "w"), "--epochs", "1", "--n-context", "4",
+            "--omp-nthreads", "1", "--skip-bids-validation"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "Model: spec2vol-small (the default" in err and "on a CPU" in err
+    assert "training time estimate:" in err
+    meta = json.loads(next((tmp_path / "o").rglob("*_desc-eeg2fmri_bold.json"))
+                      .read_text())
+    assert meta["Model"]["Name"] == "spec2vol-small"
+
+
+def test_linear_model_and_official_recipe(sim_bids, tmp_path):
+    """--model-name ridge trains the band-power ridge; --recipe official the paper's
+    features and targets; both write derivatives that --model can reuse."""
+    common = ["--participant-label", "01", "--n-context", "4", "--omp-nthreads", "1",
+              "--skip-bids-validation"]
+    out = tmp_path / "ridge"
+    assert main([str(sim_bids), str(out), "participant", "-w", str(tmp_path / "w1"),
+                 "--model-name", "ridge", *common]) == 0
+    stem = "sub-01/func/sub-01_task-rest_desc-eeg2fmri"
+    meta = json.loads((out / f"{stem}_bold.json").read_text())
+    assert meta["Model"]["Name"] == "ridge"
+    model = Path(meta["Model"]["File"])
+    assert json.loads(model.with_suffix(".json").read_text())["class"] == (
+        "BandPowerRidge"
+    )
+    summary = json.loads((out / f"{stem}_metrics.json").read_text())["Summary"]
+    assert np.isfinite(summary["temporal_r"])
+    # a saved linear model is applied with --model
+    again = tmp_path / "again"
+    assert main([str(sim_bids), str(again), "participant", "-w", str(tmp_path / "w2"),
+                 "--model", str(model), *common]) == 0
+    np.testing.assert_allclose(
+        nib.load(again / f"{stem}_bold.nii.gz").get_fdata(),
+        nib.load(out / f"{stem}_bold.nii.gz").get_fdata(),
+        rtol=1e-5,
+    )
+
+    official = tmp_path / "official"
+    assert main([str(sim_bids), str(official), "participant", "-w",
+                 str(tmp_path / "w3"), "--recipe", "official", *TINY[:4],
+                 *common]) == 0
+    meta = json.loads((official / f"{stem}_bold.json").read_text())
+    features = meta["Preprocessing"]["FeatureParams"]
+    assert features["normalization"] == "zscore_electrodes"
+    assert features["log_magnitude"] is False
+    assert "[0, 1]" in str(meta)  # per-volume units stated

@@ -143,7 +143,7 @@ def test_cv_scores_are_group_wise_pipeline_scores(cls):
     """Closed-form CV == StandardScaler + Ridge refitted in each participant fold."""
     X, y = _planted(rank=2, noise=2.0)
     alphas = (0.1, 10.0, 1e3)
-    kw = {"ranks": (1, 3)} if cls is ReducedRankRidge else {}
+    kw = {"ranks": (1, 3)} if cls is ReducedRankRidge else {"alpha_per_target": False}
     est = cls(frequencies=FREQS, alphas=alphas, target_scaling="run", **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # groups given: no fallback warning
@@ -160,6 +160,41 @@ def test_cv_scores_are_group_wise_pipeline_scores(cls):
             assert est.cv_scores_[key] == pytest.approx(expected[alpha], abs=1e-6)
     best = max(est.cv_scores_.values())
     assert est.best_score_ == best
+
+
+def test_penalty_per_voxel_equals_sklearn_ridge_per_voxel():
+    """alpha_per_target: each voxel's penalty minimizes its own held-out error."""
+    X, y = _planted(rank=1, noise=0.5)
+    y = y.reshape(90, -1).copy()
+    y[:, 12:] = 100 + np.random.default_rng(3).normal(size=(90, 12))  # noise voxels
+    alphas = (0.1, 10.0, 1e3, 1e6)
+    est = BandPowerRidge(
+        frequencies=FREQS, alphas=alphas, target_scaling="run", input_shape=(2, 4, 40)
+    ).fit(X.reshape(90, -1), y, groups=GROUPS)
+    assert est.alpha_.shape == (24,) and set(est.alpha_) <= set(alphas)
+    edges = [(1, 4), (4, 8), (8, 13), (13, 20), (20, 30), (30, 45)]
+    features = np.stack([_band(X, lo, hi) for lo, hi in edges], -1).reshape(90, -1)
+    Y = (y - y.min()) / (y.max() - y.min())
+    # the held-out squared error of every (alpha, voxel), refitted with sklearn
+    sse = np.zeros((len(alphas), 24))
+    for tr, te in GroupKFold(n_splits=3).split(features, Y, GROUPS):
+        for i, alpha in enumerate(alphas):
+            pipe = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+            pred = pipe.fit(features[tr], Y[tr]).predict(features[te])
+            resid = (Y[te] - Y[te].mean(0)) - (pred - pred.mean(0))
+            sse[i] += (resid**2).sum(0)
+    np.testing.assert_array_equal(est.alpha_, np.asarray(alphas)[sse.argmin(0)])
+    # voxels without signal end up with stronger penalties
+    assert np.all(est.alpha_[12:] >= 1e3)
+    assert np.median(est.alpha_[12:]) > np.median(est.alpha_[:12])
+    # the final model: one sklearn ridge per voxel with its own penalty
+    for v in (0, 5, 20):
+        pipe = make_pipeline(StandardScaler(), Ridge(alpha=est.alpha_[v]))
+        pipe.fit(features, Y[:, v])
+        np.testing.assert_allclose(
+            est.coef_[v], pipe[-1].coef_, rtol=1e-4, atol=1e-6
+        )
+    assert est.best_score_ >= max(est.cv_scores_.values()) - 1e-9
 
 
 def test_final_model_equals_sklearn_pipeline():
@@ -266,7 +301,7 @@ def test_lazy_numpy_and_flattened_inputs_agree(ds, fitted_ds):
         groups=ds.groups[train],
         runs=runs[train],
     )
-    assert flat.alpha_ == est.alpha_
+    np.testing.assert_array_equal(flat.alpha_, est.alpha_)
     Xt = np.asarray(ds.X[test])
     pred_flat = flat.predict(Xt.reshape(len(Xt), -1))
     assert pred_flat.shape == (len(test), int(np.prod(y.shape[1:])))
@@ -330,7 +365,8 @@ def test_save_load_round_trip(tmp_path, cls):
     loaded = cls.load(tmp_path / "model")
     assert type(loaded) is cls
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
-    assert loaded.alpha_ == est.alpha_ and loaded.cv_scores_ == est.cv_scores_
+    np.testing.assert_array_equal(loaded.alpha_, est.alpha_)
+    assert loaded.cv_scores_ == est.cv_scores_
     assert loaded.get_params()["bands"] == est.bands
     np.testing.assert_array_equal(loaded.frequencies, FREQS)
     np.testing.assert_array_equal(
