@@ -57,6 +57,7 @@ _FITTED = {
         "input_shape_",
         "output_shape_",
         "n_features_in_",
+        "run_source_",
         "_y_ndim",
     ],
 }

@@ -1153,6 +1153,8 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
         Mean training volume in model units (0 for ``'zscore'``).
     target_scaler_ : TargetScaling
         Target statistics (see :class:`Spec2VolEstimator`).
+    run_source_ : {'runs', 'groups', 'none'}
+        What defined the runs of ``target_scaling='zscore'``.
     input_shape_, output_shape_ : tuple of int
         Sample shapes seen in ``fit``.
     n_features_in_ : int
@@ -1198,12 +1200,13 @@ class MeanVolumeRegressor(RegressorMixin, BaseEstimator):
         X, y, input_shape, output_shape, y_ndim = _check_fit_data(self, X, y)
         n = len(X)
         idx = np.arange(n)
-        codes, _ = _scaling.run_codes(runs, n, groups)
+        codes, run_source = _scaling.run_codes(runs, n, groups)
         target = _scaling.fit_target_scaling(
             y, idx, self.target_scaling, output_shape, codes=codes
         )
         self.mean_volume_ = _target_mean(y, idx, output_shape, target)
         self.target_scaler_ = target.release_fit_state()
+        self.run_source_ = run_source
         self.input_shape_ = input_shape
         self.output_shape_ = output_shape
         self.n_features_in_ = int(np.prod(input_shape))

@@ -3,9 +3,9 @@
 A model that cannot fit a few dozen pairs of a noise-free, input-dependent target
 within a fixed step budget will not learn the EEG-driven BOLD fluctuations from real
 data either (``docs/why_models_fail.rst``). Every model registered with
-``learns=True`` must pass :func:`eeg2fmri.diagnostics.overfit_check` here; the others
-must say why they do not. The full-size networks take minutes per check on a CPU and
-run with ``pytest --run-expensive`` (their numbers are in
+``passes_overfit_check=True`` must pass :func:`eeg2fmri.diagnostics.overfit_check`
+here; the others must say why they do not. The full-size networks take minutes per
+check on a CPU and run with ``pytest --run-expensive`` (their numbers are in
 ``benchmarks/results/diagnosis.md``).
 """
 
@@ -41,7 +41,7 @@ def pairs(sim_bids):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in list_models() if model_info(n).learns]
+    "name", [n for n in list_models() if model_info(n).passes_overfit_check]
 )
 def test_models_that_claim_to_learn_pass_the_overfitting_check(name, pairs, request):
     if name in EXPENSIVE and not request.config.getoption("--run-expensive"):
@@ -54,7 +54,7 @@ def test_models_that_claim_to_learn_pass_the_overfitting_check(name, pairs, requ
 
 
 def test_models_that_do_not_learn_say_why():
-    silent = [n for n in list_models() if not model_info(n).learns and
+    silent = [n for n in list_models() if not model_info(n).passes_overfit_check and
               not model_info(n).note]
     assert not silent
 

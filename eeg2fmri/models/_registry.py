@@ -38,17 +38,18 @@ class ModelInfo:
     ----------
     name : str
         Registered name.
-    learns : bool
-        Whether the model claims to learn input-dependent targets: it passes the
-        overfitting check (:func:`eeg2fmri.diagnostics.overfit_check`: a few dozen
-        pairs with a noise-free target that depends on the EEG) within the step
-        budget of the test suite. Models kept for reproducing a paper may not.
+    passes_overfit_check : bool
+        Whether the model claims to fit a few dozen pairs of a noise-free target that
+        depends on the EEG (:func:`eeg2fmri.diagnostics.overfit_check`) within the
+        step budget of the test suite; the suite holds every model that claims it to
+        it. Necessary, not sufficient, for learning the EEG-driven fluctuations of
+        held-out participants.
     note : str
-        Why a model does not learn (or what else to know), in one sentence.
+        Why a model does not pass (or what else to know), in one sentence.
     """
 
     name: str
-    learns: bool = True
+    passes_overfit_check: bool = True
     note: str = ""
 
 
@@ -57,7 +58,7 @@ def _canonical(name):
     return str(name).strip().lower().replace("_", "-")
 
 
-def register_model(fn_or_name=None, *, learns=True, note=""):
+def register_model(fn_or_name=None, *, passes_overfit_check=True, note=""):
     """Register a preset function under a model name (decorator).
 
     Use ``@register_model`` (the name is the function name with ``_`` turned into
@@ -69,11 +70,11 @@ def register_model(fn_or_name=None, *, learns=True, note=""):
     ----------
     fn_or_name : callable or str, optional
         The preset function, or the name to register it under.
-    learns : bool, default=True
+    passes_overfit_check : bool, default=True
         Whether the model claims to pass the overfitting check (see
         :class:`ModelInfo`); the test suite holds every model that does to it.
     note : str, default=""
-        Why it does not learn, or anything else to know (see :func:`model_info`).
+        Why it does not pass, or anything else to know (see :func:`model_info`).
 
     Returns
     -------
@@ -89,7 +90,7 @@ def register_model(fn_or_name=None, *, learns=True, note=""):
                 f"{_MODELS[key].__module__}.{_MODELS[key].__name__}; choose another."
             )
         _MODELS[key] = fn
-        _INFO[key] = ModelInfo(key, bool(learns), str(note))
+        _INFO[key] = ModelInfo(key, bool(passes_overfit_check), str(note))
         return fn
 
     if callable(fn_or_name):
