@@ -37,6 +37,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 HEAVY = {"spec2vol", "e2fnet"}
 PRESETS = {
     "spec2vol-small": ("spec2vol-small", {}),
+    "spec2vol-small/no-bridge": ("spec2vol-small", {"bridge_latents": 0}),
+    "spec2vol-small/bridge-only": ("spec2vol-small", {"decoder": "none"}),
     "spec2vol-small/unet": ("spec2vol-small", {"decoder": "unet"}),
     "spec2vol-small/no-attention": ("spec2vol-small", {"attention": False}),
     "spec2vol": ("spec2vol", {}),

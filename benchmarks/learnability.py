@@ -3,11 +3,13 @@
 A diagnostic for the benchmark study (``benchmarks/study.py``): on a noddi-preset
 simulation with a strong, clean coupling (``coupling=0.95``, ``bold_amplitude=0.15``,
 ``bold_noise=0.005``: 5 times the default signal, half the default noise), each model
-is trained on four participants (one more for validation) with the study's settings and
-scored on a held-out participant after every ``--step`` epochs (``warm_start``; each
-call restarts the cosine schedule). The score is the voxel-wise temporal correlation in
-the simulated networks' voxels; the noise-free BOLD (oracle) and a ridge regression on
-band power give the ceiling and a linear reference.
+is trained on four participants (one more for validation) and scored on a held-out
+participant after every ``--step`` epochs (``warm_start``; each call restarts the
+learning-rate schedule). Rows with "paper recipe" use the official features and
+:meth:`eeg2fmri.estimator.Spec2VolEstimator.official` (without the bridge); the others
+the defaults. The score is the voxel-wise temporal correlation in the simulated
+networks' voxels; the noise-free BOLD (oracle) and
+:class:`eeg2fmri.linear.BandPowerRidge` give the ceiling and a linear reference.
 
 Usage::
 
@@ -34,10 +36,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
+#: label -> (model, model_params, recipe)
 MODELS = {
-    "spec2vol-small": ("spec2vol-small", {}),
-    "spec2vol-small, U-Net decoder": ("spec2vol-small", {"decoder": "unet"}),
-    "e2fnet-small": ("e2fnet-small", {}),
+    "spec2vol-small": ("spec2vol-small", {}, "default"),
+    "spec2vol-small, paper recipe": (
+        "spec2vol-small", {"bridge_latents": 0}, "official"
+    ),
+    "spec2vol-small, U-Net decoder, paper recipe": (
+        "spec2vol-small", {"bridge_latents": 0, "decoder": "unet"}, "official"
+    ),
+    "e2fnet-small, paper recipe": ("e2fnet-small", {}, "official"),
 }
 SIMULATION = dict(
     preset="noddi",
@@ -73,14 +81,15 @@ def _study_spec():
     )
 
 
-def _data(work):
+def _data(work, recipe="default"):
     from eeg2fmri.features import FeatureParams, build_dataset
     from eeg2fmri.simulate import simulate_dataset
 
     bids = work / "bids"
     if not (bids / "dataset_description.json").is_file():
         simulate_dataset(bids, random_state=0, **SIMULATION)
-    return bids, build_dataset(bids, FeatureParams(), work_dir=work / "features")
+    params = FeatureParams.official() if recipe == "official" else FeatureParams()
+    return bids, build_dataset(bids, params, work_dir=work / "features")
 
 
 def _network_mask(bids, ds):
@@ -91,9 +100,9 @@ def _network_mask(bids, ds):
 
 
 def _r_network(y_true, y_pred, mask):
-    from eeg2fmri.metrics import summarize_correlation, temporal_correlation
+    from eeg2fmri.metrics import mean_temporal_correlation
 
-    return summarize_correlation(temporal_correlation(y_true, y_pred, mask))["mean"]
+    return mean_temporal_correlation(y_true, y_pred, mask)
 
 
 def run_model(label, work, epochs, step, seed, lr=1e-3):
@@ -104,13 +113,14 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
     from eeg2fmri.estimator import Spec2VolEstimator
 
     torch.set_num_threads(1)
-    bids, ds = _data(work)
+    model, params, recipe = MODELS[label]
+    bids, ds = _data(work, recipe)
     mask = _network_mask(bids, ds)
     test = ds.groups == TEST_SUBJECT
     X, y = np.asarray(ds.X), np.asarray(ds.y)
-    model, params = MODELS[label]
-    est = Spec2VolEstimator(
-        model,
+    make = Spec2VolEstimator.official if recipe == "official" else Spec2VolEstimator
+    est = make(
+        model=model,
         lr=lr,
         model_params=params or None,
         epochs=step,
@@ -119,10 +129,11 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
         random_state=seed,
         warm_start=True,
     )
+    runs = ds.provenance["run_label"].to_numpy()
     curve, t0 = [], time.perf_counter()
     for done in range(step, epochs + 1, step):
-        est.fit(X[~test], y[~test], groups=ds.groups[~test])
-        y_true, y_pred = est._metric_inputs(y[test], est.predict(X[test]))
+        est.fit(X[~test], y[~test], groups=ds.groups[~test], runs=runs[~test])
+        y_true, y_pred = est._correlation_inputs(y[test], est.predict(X[test]))
         curve.append(
             {
                 "epochs": done,
@@ -135,20 +146,18 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
 
 
 def references(work):
-    """Ridge on band power and the oracle on the held-out participant."""
+    """Band-power ridge and the oracle on the held-out participant."""
+    from eeg2fmri.linear import BandPowerRidge
+
     study = _study()
     bids, ds = _data(work)
     mask = _network_mask(bids, ds)
     test = ds.groups == TEST_SUBJECT
     X = np.asarray(ds.X)
     y_raw = np.asarray(ds.y, dtype=np.float64)
-    y = study.scale_volumes(y_raw)
-    train_subjects = sorted(set(ds.groups[~test]))
-    ridge, _ = study.fit_ridge(
-        X[~test], y[~test], ds.groups[~test], ds.frequencies, train_subjects[-1]
-    )
-    pred = ridge.predict(study._band_power(X[test], ds.frequencies)).reshape(
-        y[test].shape
+    runs = ds.provenance["run_label"].to_numpy()
+    ridge = BandPowerRidge(frequencies=ds.frequencies).fit(
+        X[~test], y_raw[~test], groups=ds.groups[~test], runs=runs[~test]
     )
     prov = ds.provenance[test]
     truth = study.truth_volumes(
@@ -157,10 +166,9 @@ def references(work):
         prov["run_label"].iloc[0],
         prov["volume_index"],
     )
-    oracle = study.scale_volumes(truth, reference=y_raw[test])
     return {
-        "ridge (band power)": _r_network(y[test], pred, mask),
-        "oracle (noise-free BOLD)": _r_network(y[test], oracle, mask),
+        "ridge (band power)": _r_network(y_raw[test], ridge.predict(X[test]), mask),
+        "oracle (noise-free BOLD)": _r_network(y_raw[test], truth, mask),
     }
 
 
@@ -180,6 +188,7 @@ def main(argv=None):
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     _data(work)  # simulate and cache once, before the workers start
+    _data(work, "official")
     refs = references(work)
     print(refs, flush=True)
     ctx = multiprocessing.get_context("spawn")

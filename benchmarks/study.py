@@ -619,7 +619,7 @@ def run_baselines(spec, work, fold, test_subjects, seed):
             ),
             "train_seconds": train_seconds,
             "inference_ms_per_volume": 1000 * predict_seconds / len(test_idx),
-            "alpha": float(est.alpha_),
+            "alpha_median": float(np.median(est.alpha_)),
             "rank": int(getattr(est, "rank_", 0)) or None,
             "subjects": score_predictions(
                 spec, bids, ds, test_idx, est, pred, est.predict(X_null)
