@@ -8,6 +8,13 @@ exit code. Here we run the participant level on one participant of a small simul
 dataset (its model is trained on the two other participants), then open the
 BIDS-Derivatives with nilearn: the synthesized run, the voxel-wise correlation map,
 a carpet plot and a masker.
+
+The App trains with the default recipe (log spectra standardized per channel and
+frequency, targets standardized per voxel within each run, MSE; ``--recipe
+default``); ``--recipe official`` trains with the recipe of the paper's code
+instead, and ``--model-name ridge`` fits the linear band-power baseline. Here the
+tiny network preset is trained for 10 epochs, so the run shows the outputs, not the
+accuracy of a trained model.
 """
 
 # %%
@@ -33,7 +40,7 @@ exit_code = main([
     str(bids_dir), str(out_dir), "participant",
     "--participant-label", "01",
     "--model-name", "spec2vol-tiny",
-    "--epochs", "3",
+    "--epochs", "10",
     "--n-context", "4",
     "--nprocs", "2",
     "--omp-nthreads", "1",
@@ -51,7 +58,8 @@ for path in sorted(out_dir.rglob("*")):
 
 # %%
 # The sidecar of the synthesized run says which source volumes it holds, which model
-# made it and in which units.
+# made it and in which units (``IntensityUnits``): with the default recipe, those of
+# the measured BOLD, so the synthesized run can be analysed like a measured one.
 func = out_dir / "sub-01" / "func"
 bold_file = next(func.glob("*_desc-eeg2fmri_bold.nii.gz"))
 sidecar = json.loads(bold_file.with_name(bold_file.name.replace(".nii.gz", ".json"))
@@ -63,8 +71,17 @@ print(f"{len(frames)} frames: source volumes {frames[0]}..{frames[-1]}, "
 print(sidecar.get("IntensityUnits"))
 
 # %%
-# Per-volume metrics, for the model and the mean-volume baseline:
-metrics = pd.read_csv(next(func.glob("*_metrics.tsv")), sep="\t")
+# Metrics
+# -------
+# The TSV has the paper's per-volume metrics, SSIM and PSNR (each volume min-max
+# scaled to [0, 1]), for the model and for the mean-volume baseline; its JSON
+# sidecar adds the run-level summary, with the voxel-wise temporal correlation in
+# the brain mask, where the baseline scores 0.
+metrics_tsv = next(func.glob("*_metrics.tsv"))
+metrics = pd.read_csv(metrics_tsv, sep="\t")
+summary = json.loads(metrics_tsv.with_suffix(".json").read_text())["Summary"]
+for key in ["temporal_r", "temporal_r_baseline", "ssim", "ssim_baseline"]:
+    print(f"{key:20s} {summary[key]:.4f}")
 metrics.head()
 
 # %%
