@@ -285,12 +285,10 @@ def _block_groups(norms):
     return out
 
 
-def markdown(results, command):
+def markdown_sections(results):
+    """The three tables, as markdown: ``{"overfit": ..., "probe": ..., ...}``."""
+    sections = {}
     lines = [
-        "# Diagnosis: why the official topology does not learn, and what does",
-        "",
-        f"`{command}`; torch threads 1. See `docs/why_models_fail.rst`.",
-        "",
         "## 1. Overfitting check (32 pairs, noise-free input-dependent target, 300 "
         "steps)",
         "",
@@ -305,8 +303,8 @@ def markdown(results, command):
             f"| {r['model']} | {r['n_params']:,} | {r['relative_loss']:.3f} | "
             f"{'yes' if r['passed'] else 'no'} | {r['seconds']:.0f} |"
         )
-    lines += [
-        "",
+    sections["overfit"] = lines
+    lines = [
         "## 2. Where the band power is lost (ridge probes, noddi, leave one "
         "participant out)",
         "",
@@ -316,8 +314,8 @@ def markdown(results, command):
     ]
     for r in results["probe"]:
         lines.append(f"| {r['features']} | {r['mean']:.3f} |")
-    lines += [
-        "",
+    sections["probe"] = lines
+    lines = [
         "## 3. Gradient flow in spec2vol-small (noddi, 5 training participants)",
         "",
         "Gradient norm / weight norm of each block on a fixed batch of 16, and the "
@@ -340,7 +338,27 @@ def markdown(results, command):
                 + " |"
             )
         lines.append("")
-    return "\n".join(lines) + "\n"
+    sections["gradients"] = lines[:-1]
+    return {k: "\n".join(v) + "\n" for k, v in sections.items()}
+
+
+def markdown(results, command):
+    """The whole report: a header and the three tables."""
+    header = (
+        "# Diagnosis: why the official topology does not learn, and what does\n\n"
+        f"`{command}`; torch threads 1. See `docs/why_models_fail.rst`.\n\n"
+    )
+    return header + "\n".join(markdown_sections(results).values())
+
+
+def write_markdown(results):
+    """Write ``diagnosis.md`` and one file per table (included by the docs)."""
+    from eeg2fmri._utils.io import write_text_atomic
+
+    RESULTS.mkdir(exist_ok=True)
+    write_text_atomic(RESULTS / "diagnosis.md", markdown(results, results["command"]))
+    for name, text in markdown_sections(results).items():
+        write_text_atomic(RESULTS / f"diagnosis_{name}.md", text)
 
 
 def main(argv=None):
@@ -352,7 +370,14 @@ def main(argv=None):
     p.add_argument("--parts", nargs="+", default=["overfit", "probe", "gradients"],
                    choices=["overfit", "probe", "gradients"])
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite the markdown tables from diagnosis.json")
     args = p.parse_args(argv)
+    if args.render:
+        import json
+
+        write_markdown(json.loads((RESULTS / "diagnosis.json").read_text()))
+        return
     os.environ.setdefault("EEG2FMRI_SCAN_THREADS", "1")
     import torch
 
@@ -382,11 +407,11 @@ def main(argv=None):
     text = markdown(results, command)
     print(text)
     if not args.no_write:
-        from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
+        from eeg2fmri._utils.io import write_json_atomic
 
         RESULTS.mkdir(exist_ok=True)
         write_json_atomic(json_path, results)
-        write_text_atomic(RESULTS / "diagnosis.md", text)
+        write_markdown(results)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ MAIN_ROWS = {
     "spec2vol-small": Row("spec2vol-small", cost=1.5),
     "spec2vol-small, EEG shifted (null)": Row("spec2vol-small", shifted=True, cost=1.5),
     "spec2vol-small, paper recipe": Row(
-        "spec2vol-small", "official", model_params=(("bridge_latents", 0),), cost=1.2
+        "spec2vol-small", "official", model_params=(("bridge_latents", 0),), cost=0.8
     ),
     # on cnepfl only, to keep the study within 2 hours on 2 cores (the previous
     # study ran it on all three datasets: temporal r about 0 everywhere)
