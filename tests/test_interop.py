@@ -1,0 +1,251 @@
+"""pybids, mne-bids and nilearn objects in and out, against the real libraries."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eeg2fmri.bids import find_paired_runs, load_bold, load_eeg
+from eeg2fmri.exceptions import NoMatchingDataError
+
+_spec = importlib.util.spec_from_file_location(
+    "bids_builders", Path(__file__).with_name("bids_builders.py")
+)
+bb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bb)
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory):
+    """Sessions, runs, acquisitions, two tasks, a subject without sessions, an EEG
+    without BOLD; sidecars at the top (TR 2) and one run-level override (TR 1.5)."""
+    root = tmp_path_factory.mktemp("varied") / "bids"
+    bb.make_dataset(root, subjects=(), task="rest")
+    for task in ("oddball",):
+        bb.write_json(root / f"task-{task}_bold.json",
+                      {"TaskName": task, "RepetitionTime": 2.0})
+    (root / "participants.tsv").write_text("participant_id\nsub-01\nsub-02\nsub-03\n")
+    bb.make_run(root, "01", ses="1", run="1", n_volumes=6)
+    bb.make_run(root, "01", ses="1", run="2", n_volumes=6)
+    bb.make_run(root, "01", ses="2", run="1", n_volumes=6)
+    bb.make_run(root, "02", ses="1", acq="hi", run="1", n_volumes=6)
+    bb.make_run(root, "02", ses="1", task="oddball", n_volumes=6)
+    bb.make_run(root, "03", n_volumes=6)
+    bb.make_run(root, "03", task="oddball", n_volumes=6, bold=False)
+    bb.write_json(root / "sub-03/func/sub-03_task-rest_bold.json",
+                  {"RepetitionTime": 1.5})
+    return root
+
+
+def _pairs(report):
+    return [(r.eeg_path, r.bold_path) for r in report.runs]
+
+
+def _select(source, **kwargs):
+    """Paired (eeg, bold) paths and unpaired labels, or None when nothing pairs."""
+    try:
+        report = find_paired_runs(source, **kwargs)
+    except NoMatchingDataError:
+        return None
+    return _pairs(report), sorted(u.label for u in report.unpaired)
+
+
+# The filters of fMRIPrep-style --bids-filter-file JSON files: null = absent, lists =
+# any of, "*" = present; keys per input kind.
+FILTER_FILES = [
+    "{}",
+    '{"bold": {"session": "1"}}',
+    '{"bold": {"session": null}, "eeg": {"session": null}}',
+    '{"eeg": {"session": "*"}}',
+    '{"bold": {"run": [2, null]}}',
+    '{"bold": {"run": 1}, "eeg": {"run": "01"}}',
+    '{"bold": {"acquisition": "hi"}, "eeg": {"acquisition": "hi"}}',
+    '{"bold": {"acquisition": null}}',
+    '{"bold": {"task": ["oddball"]}, "eeg": {"subject": ["02", "03"]}}',
+    '{"bold": {"extension": "nii.gz", "datatype": "func", "suffix": "bold"}}',
+    '{"eeg": {"extension": [".edf"]}}',
+]
+
+
+@pytest.mark.parametrize("text", FILTER_FILES)
+def test_filter_semantics_match_pybids(varied, text):
+    """Our scanner applies a filter file exactly as pybids' BIDSLayout.get does."""
+    from bids import BIDSLayout
+
+    filters = json.loads(text)
+    layout = BIDSLayout(varied)
+    ours = _select(varied, bids_filters=filters)
+    theirs = _select(layout, bids_filters=filters)
+    assert ours == theirs
+    # and the files paired are among pybids' own answer to the same queries
+    if ours is not None:
+        for modality, suffix, ext in (("eeg", "eeg", [".vhdr"]),
+                                      ("bold", "bold", [".nii.gz"])):
+            user = {k: v for k, v in filters.get(modality, {}).items()
+                    if k not in ("suffix", "datatype", "extension")}
+            query = {"suffix": suffix, "extension": ext, **_pybids(user)}
+            got = {Path(f.path) for f in layout.get(scope="raw", **query)}
+            idx = 0 if modality == "eeg" else 1
+            assert {p[idx] for p in ours[0]} <= got
+
+
+def _pybids(query):
+    from eeg2fmri.bids.discovery import _normalize_filters
+    from eeg2fmri.bids.interop import pybids_query
+
+    return pybids_query(_normalize_filters({"bold": query})["bold"])
+
+
+def test_filters_select_what_they_should(varied):
+    """Known answers (not only agreement): null, lists, '*'."""
+    runs = find_paired_runs(varied, bids_filters={"bold": {"session": None}}).runs
+    assert [r.label for r in runs] == ["sub-03_task-rest"]
+    runs = find_paired_runs(varied, bids_filters={"eeg": {"session": "*"}}).runs
+    assert {r.subject for r in runs} == {"01", "02"} and len(runs) == 5
+    runs = find_paired_runs(varied, bids_filters={"bold": {"run": [2, None]}}).runs
+    assert [r.label for r in runs] == [
+        "sub-01_ses-1_task-rest_run-2", "sub-02_ses-1_task-oddball",
+        "sub-03_task-rest"]
+
+
+def test_bad_filters_are_one_line_errors(varied):
+    with pytest.raises(ValueError, match=r"bids_filters\['bold'\]\['suffix'\]: 'T1w' "
+                       "selects no BOLD file"):
+        find_paired_runs(varied, bids_filters={"bold": {"suffix": "T1w"}})
+    with pytest.raises(TypeError, match=r"bids_filters\['eeg'\]\['run'\]: expected a "
+                       "label, a list, null or '\\*', got dict"):
+        find_paired_runs(varied, bids_filters={"eeg": {"run": {"x": 1}}})
+    with pytest.raises(TypeError, match="bids_dir must be a path, a pybids BIDSLayout "
+                       "or an mne-bids BIDSPath, got int"):
+        find_paired_runs(3)
+
+
+def test_metadata_inheritance_matches_pybids(varied):
+    from bids import BIDSLayout
+
+    layout = BIDSLayout(varied)
+    for run in find_paired_runs(layout).runs:
+        assert run.tr == layout.get_metadata(str(run.bold_path))["RepetitionTime"]
+    trs = {r.label: r.tr for r in find_paired_runs(varied).runs}
+    assert trs["sub-03_task-rest"] == 1.5 and trs["sub-01_ses-1_task-rest_run-1"] == 2.0
+
+
+def test_layout_and_bids_path_select_like_keywords(varied):
+    """A BIDSLayout or a BIDSPath gives the runs of the equivalent keyword arguments."""
+    from bids import BIDSLayout
+    from mne_bids import BIDSPath
+
+    layout = BIDSLayout(varied)
+    cases = [
+        (dict(participant_label="01", session_label="1"),
+         BIDSPath(root=varied, subject="01", session="1")),
+        (dict(participant_label="02", task="oddball"),
+         BIDSPath(root=varied, subject="02", task="oddball")),
+        (dict(bids_filters={"eeg": {"run": "2"}, "bold": {"run": "2"}}),
+         BIDSPath(root=varied, run=2)),
+        (dict(participant_label="02",
+              bids_filters={"eeg": {"acq": "hi"}, "bold": {"acq": "hi"}}),
+         BIDSPath(root=varied, subject="02", acquisition="hi")),
+        (dict(bids_filters={"eeg": {"extension": ".vhdr"}}),
+         BIDSPath(root=varied, datatype="eeg", extension=".vhdr")),
+    ]
+    for kwargs, bids_path in cases:
+        expected = _pairs(find_paired_runs(varied, **kwargs))
+        assert expected  # every case selects something
+        assert _pairs(find_paired_runs(layout, **kwargs)) == expected
+        assert _pairs(find_paired_runs(bids_path)) == expected
+    # the keyword arguments still apply on top of a BIDSPath, and conflicts are errors
+    runs = find_paired_runs(BIDSPath(root=varied, session="1"), participant_label="02")
+    assert {r.subject for r in runs.runs} == {"02"}
+    with pytest.raises(ValueError, match="participant_label='02' conflicts with the "
+                       "BIDSPath's value '01'"):
+        find_paired_runs(BIDSPath(root=varied, subject="01"), participant_label="02")
+    with pytest.raises(ValueError, match="BIDSPath has no root"):
+        find_paired_runs(BIDSPath(subject="01"))
+
+
+def test_build_dataset_accepts_layout_and_bids_path(sim_bids):
+    from bids import BIDSLayout
+    from mne_bids import BIDSPath
+
+    from eeg2fmri.features import FeatureParams, build_dataset
+
+    params = FeatureParams(n_context=4)
+    ref = build_dataset(sim_bids, params, participant_label="02")
+    for source, kwargs in ((BIDSLayout(sim_bids), {"participant_label": "02"}),
+                           (BIDSPath(root=sim_bids, subject="02"), {})):
+        ds = build_dataset(source, params, **kwargs)
+        assert ds.provenance.equals(ref.provenance)
+        np.testing.assert_array_equal(np.asarray(ds.X[:5]), np.asarray(ref.X[:5]))
+
+
+def test_files_as_bids_path_and_bids_file(sim_bids):
+    from bids import BIDSLayout
+
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    bp = run.eeg_bids_path
+    assert (bp.subject, bp.task, bp.datatype, bp.suffix, bp.extension) == (
+        "01", "rest", "eeg", "eeg", ".vhdr")
+    assert Path(bp.root).resolve() == Path(sim_bids).resolve()
+    raw_a, raw_b = load_eeg(run.eeg_path), load_eeg(bp)
+    np.testing.assert_array_equal(raw_a.get_data(), raw_b.get_data())
+    bold_file = BIDSLayout(sim_bids).get(subject="01", suffix="bold",
+                                         extension=".nii.gz")[0]
+    assert load_bold(bold_file).shape == load_bold(run.bold_bids_path).shape
+    with pytest.raises(TypeError, match="path must be a path, an mne-bids BIDSPath or "
+                       "a pybids BIDSFile, got int"):
+        load_eeg(1)
+
+
+def test_simulated_eeg_read_by_mne_bids(sim_bids, tmp_path):
+    """read_raw_bids reads the simulator's EEG: channel types, rate and markers."""
+    from mne_bids import read_raw_bids
+
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    ours = load_eeg(run.eeg_path, picks="all")
+    theirs = read_raw_bids(run.eeg_bids_path, verbose="error")
+    assert theirs.ch_names == ours.ch_names
+    assert theirs.get_channel_types() == ours.get_channel_types()
+    assert set(theirs.get_channel_types()) == {"eeg", "ecg"}
+    assert theirs.info["sfreq"] == run.eeg_metadata["SamplingFrequency"]
+    np.testing.assert_allclose(theirs.get_data(), ours.get_data(), atol=1e-9)
+    # no events.tsv in this resting dataset: the .vmrk markers are the events
+    assert list(theirs.annotations.description) == list(ours.annotations.description)
+    np.testing.assert_allclose(theirs.annotations.onset, ours.annotations.onset)
+    starts = [d for d in theirs.annotations.description if d.endswith("Scan Start")]
+    assert len(starts) == 40  # one per volume
+
+
+def test_simulated_task_events_read_by_mne_bids(tmp_path):
+    """With an events.tsv (task data), read_raw_bids returns its rows: task events and
+    the volume triggers, at the samples the simulator wrote."""
+    import pandas as pd
+    from mne_bids import read_raw_bids
+
+    from eeg2fmri.simulate import simulate_dataset
+
+    root = simulate_dataset(tmp_path / "odd", preset="oddball", n_subjects=1,
+                            n_volumes=12, n_channels=4, sfreq=250.0,
+                            bold_shape=(4, 6, 6), random_state=0)
+    run = find_paired_runs(root).runs[0]
+    raw = read_raw_bids(run.eeg_bids_path, verbose="error")
+    events = pd.read_csv(run.eeg_path.with_name(
+        run.eeg_path.name.replace("_eeg.vhdr", "_events.tsv")), sep="\t")
+    assert raw.info["sfreq"] == 250.0
+    assert list(raw.annotations.description) == list(events["trial_type"])
+    np.testing.assert_allclose(raw.annotations.onset, events["onset"], atol=1e-6)
+    assert sum(d.endswith("R128") for d in raw.annotations.description) == 12
+    assert len(set(raw.annotations.description)) >= 3  # triggers + 2 conditions
+
+
+def test_input_dataset_is_not_modified_by_layout_queries(sim_bids, tmp_path):
+    from bids import BIDSLayout
+
+    copy = shutil.copytree(sim_bids, tmp_path / "copy")
+    before = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*"))
+    find_paired_runs(BIDSLayout(copy))
+    after = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*"))
+    assert before == after
