@@ -249,3 +249,110 @@ def test_input_dataset_is_not_modified_by_layout_queries(sim_bids, tmp_path):
     find_paired_runs(BIDSLayout(copy))
     after = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*"))
     assert before == after
+
+
+# ------------------------------------------------------------------ nilearn output
+@pytest.fixture(scope="module")
+def ridge_model(sim_bids):
+    """A band-power ridge trained on sub-02 and sub-03, with its feature params."""
+    from eeg2fmri import BandPowerRidge
+    from eeg2fmri.features import FeatureParams, build_dataset
+
+    params = FeatureParams(n_context=4)
+    ds = build_dataset(sim_bids, params)
+    train = ds.subset(ds.groups != "01")
+    est = BandPowerRidge(frequencies=ds.frequencies).fit(
+        train.X, train.y, groups=train.groups,
+        runs=train.provenance["run_label"].to_numpy())
+    est.feature_params_ = params
+    return est, ds
+
+
+def test_synthesize_image_is_the_bids_app_run(sim_bids, ridge_model):
+    """Same volumes, grid, TR and frames as predicting the dataset's pairs."""
+    import nibabel as nib
+
+    from eeg2fmri import synthesize_image
+    from eeg2fmri.bids import volumes_to_nifti
+
+    est, ds = ridge_model
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    img, idx = synthesize_image(est, run, return_volume_indices=True)
+    sel = np.flatnonzero(ds.provenance["run_label"].to_numpy() == run.label)
+    np.testing.assert_array_equal(idx, ds.provenance["volume_index"].to_numpy()[sel])
+    assert idx.tolist() == list(range(10, 40))
+    expected = volumes_to_nifti(est.predict(ds.X[sel]))
+    np.testing.assert_allclose(np.asarray(img.dataobj), expected, rtol=1e-6)
+    src = nib.load(run.bold_path)
+    assert isinstance(img, nib.Nifti1Image)
+    assert img.shape == (*src.shape[:3], 30)
+    np.testing.assert_allclose(img.affine, src.affine)
+    assert img.header.get_zooms()[3] == pytest.approx(run.tr) == pytest.approx(2.16)
+    assert img.header.get_xyzt_units() == ("mm", "sec")
+    assert float(img.header["toffset"]) == pytest.approx(10 * 2.16)
+    assert b"BOLD units" in img.header["descrip"].tobytes()
+    # the same from the EEG file and a reference image (a BIDSPath, an mne Raw)
+    again = synthesize_image(est, run.eeg_bids_path, reference=nib.load(run.bold_path))
+    np.testing.assert_array_equal(np.asarray(again.dataobj), np.asarray(img.dataobj))
+    raw = load_eeg(run.eeg_path)
+    again = synthesize_image(est, raw, reference=run.bold_path)
+    np.testing.assert_array_equal(np.asarray(again.dataobj), np.asarray(img.dataobj))
+
+
+def test_synthesize_image_errors(sim_bids, ridge_model):
+    from eeg2fmri import BandPowerRidge, MeanVolumeRegressor, synthesize_image
+
+    est, _ = ridge_model
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    with pytest.raises(ValueError, match="reference: no output grid"):
+        synthesize_image(est, run.eeg_path, tr=2.16)
+    with pytest.raises(ValueError, match="params: the estimator carries no feature"):
+        plain = MeanVolumeRegressor().fit(np.ones((4, 2, 3, 5)),
+                                          np.random.default_rng(0).random((4, 2, 3, 3)))
+        synthesize_image(plain, run)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        synthesize_image(BandPowerRidge(), run)
+
+
+def test_synthesized_image_in_nilearn(sim_bids, ridge_model):
+    """NiftiMasker, plot_carpet and FirstLevelModel take the image unchanged."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from nilearn.glm.first_level import FirstLevelModel
+    from nilearn.maskers import NiftiMasker
+    from nilearn.plotting import plot_carpet
+
+    from eeg2fmri import synthesize_image
+
+    est, _ = ridge_model
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    img = synthesize_image(est, run)
+    n = img.shape[3]
+
+    masker = NiftiMasker(standardize=None)
+    series = masker.fit_transform(img)
+    assert series.shape == (n, int(np.asarray(masker.mask_img_.dataobj).sum()))
+    assert np.isfinite(series).all() and series.std(axis=0).max() > 0
+    back = masker.inverse_transform(series)
+    assert back.shape == img.shape
+
+    display = plot_carpet(img)  # TR read from the header
+    assert display is not None
+    plt.close("all")
+
+    tr = img.header.get_zooms()[3]
+    # a block design in the image's own time frame
+    events = pd.DataFrame({"onset": [0.0, 8 * tr, 16 * tr], "duration": [4 * tr] * 3,
+                           "trial_type": ["block"] * 3})
+    glm = FirstLevelModel(t_r=float(tr), minimize_memory=False).fit(img,
+                                                                   events=events)
+    z = glm.compute_contrast("block", output_type="z_score")
+    assert z.shape == img.shape[:3]
+    np.testing.assert_allclose(z.affine, img.affine)
+    assert np.isfinite(np.asarray(z.dataobj)).any()
+    assert glm.design_matrices_[0].shape[0] == n
