@@ -592,3 +592,22 @@ def test_linear_model_and_official_recipe(sim_bids, tmp_path):
     assert features["normalization"] == "zscore_electrodes"
     assert features["log_magnitude"] is False
     assert "[0, 1]" in str(meta)  # per-volume units stated
+
+
+@pytest.mark.slow
+def test_demo_derivatives_have_no_absolute_path(tmp_path):
+    """``python -m eeg2fmri.demo`` (tiny settings): no JSON under its derivatives/
+    holds an absolute path or a path of this machine."""
+    from eeg2fmri.demo import main as demo_main
+
+    code = demo_main([str(tmp_path / "demo"), "--n-subjects", "2", "--n-volumes",
+                      "24", "--epochs", "1"])
+    assert code == 0
+    out = tmp_path / "demo" / "derivatives"
+    assert (out / "sub-01" / "func" / "sub-01_task-rest_desc-eeg2fmri_bold.json"
+            ).is_file()
+    assert _absolute_paths_in_json(out, tmp_path) == []
+    meta = json.loads((out / "sub-01" / "func" /
+                       "sub-01_task-rest_desc-eeg2fmri_bold.json").read_text())
+    assert meta["Model"]["File"].endswith(".safetensors")
+    assert meta["Sources"][0] == "bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr"

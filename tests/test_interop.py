@@ -99,6 +99,29 @@ def _pybids(query):
     return pybids_query(_normalize_filters({"bold": query})["bold"])
 
 
+@pytest.mark.parametrize("text", [
+    '{"bold": {"session": null}, "eeg": {"session": null}}',
+    '{"eeg": {"session": "*"}, "bold": {"run": [1, null]}}',
+])
+def test_bids_filter_file_of_the_app_matches_pybids(varied, tmp_path, text):
+    """--bids-filter-file: the App selects what pybids selects with that JSON."""
+    from bids import BIDSLayout
+
+    from bids_app.parser import build_parser
+    from bids_app.run import config_from_args
+    from bids_app.workflow import select_runs
+
+    path = tmp_path / "filter.json"
+    path.write_text(text)
+    argv = [str(varied), str(tmp_path / "out"), "participant",
+            "--bids-filter-file", str(path)]
+    config = config_from_args(build_parser().parse_args(argv), argv)
+    report, participants = select_runs(config)
+    expected = find_paired_runs(BIDSLayout(varied), bids_filters=json.loads(text))
+    assert _pairs(report) == _pairs(expected) != []
+    assert participants == expected.participants
+
+
 def test_filters_select_what_they_should(varied):
     """Known answers (not only agreement): null, lists, '*'."""
     runs = find_paired_runs(varied, bids_filters={"bold": {"session": None}}).runs
