@@ -161,6 +161,20 @@ def test_nifti_layout_header_and_sidecar(written):
     assert np.all(r[:, :, 0] == 0)  # NaN slice written as 0
 
 
+def test_description_from_a_layout_or_bids_path(tmp_path):
+    from bids import BIDSLayout
+    from mne_bids import BIDSPath
+
+    raw, _ = _raw(tmp_path)
+    for n, source in enumerate((BIDSLayout(raw), BIDSPath(root=raw))):
+        out = tmp_path / f"out{n}"
+        write_dataset_description(out, source)
+        desc = json.loads((out / "dataset_description.json").read_text())
+        assert desc["DatasetLinks"]["raw"] == "../raw"
+    assert bids_uri(raw / "sub-01/eeg/x_eeg.vhdr", {"raw": BIDSLayout(raw)}) == (
+        "bids:raw:sub-01/eeg/x_eeg.vhdr")
+
+
 def test_nested_derivative_links_relatively(tmp_path, rng):
     raw, run = _raw(tmp_path)
     out = raw / "derivatives" / "eeg2fmri"

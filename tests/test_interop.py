@@ -322,6 +322,24 @@ def test_synthesize_image_is_the_bids_app_run(sim_bids, ridge_model):
     np.testing.assert_array_equal(np.asarray(again.dataobj), np.asarray(img.dataobj))
 
 
+def test_synthesize_image_with_a_saved_model(sim_bids, ridge_model, tmp_path):
+    """A model file carries its feature parameters: load_model -> image, same values;
+    a grid given by an affine and a TR instead of a reference image."""
+    from eeg2fmri import load_model, synthesize_image
+
+    est, _ = ridge_model
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    est.save(tmp_path / "ridge.safetensors")
+    loaded = load_model(tmp_path / "ridge.safetensors")
+    img = synthesize_image(loaded, run)
+    ref = synthesize_image(est, run)
+    np.testing.assert_allclose(np.asarray(img.dataobj), np.asarray(ref.dataobj),
+                               rtol=1e-5, atol=1e-4)
+    grid = synthesize_image(loaded, run.eeg_path, affine=ref.affine, tr=run.tr)
+    assert grid.shape == ref.shape
+    np.testing.assert_allclose(grid.affine, ref.affine)
+
+
 def test_synthesize_image_errors(sim_bids, ridge_model):
     from eeg2fmri import BandPowerRidge, MeanVolumeRegressor, synthesize_image
 

@@ -38,6 +38,7 @@ import numpy as np
 from .._utils.io import atomic_path, write_json_atomic, write_text_atomic
 from .._utils.logging import logger
 from .._version import __version__
+from .interop import as_bids_root
 
 __all__ = [
     "BIDS_VERSION",
@@ -246,7 +247,8 @@ def bids_uri(path, dataset_links):
         A file inside one of the linked datasets.
     dataset_links : dict of str to Path
         Dataset name (``"raw"``, ...; ``""`` for the derivative dataset itself) to its
-        root folder; the first root that contains ``path`` wins.
+        root folder (or a ``BIDSLayout``/``BIDSPath``); the first root that contains
+        ``path`` wins.
 
     Returns
     -------
@@ -258,7 +260,7 @@ def bids_uri(path, dataset_links):
     path = Path(path).resolve()
     for name, root in dataset_links.items():
         try:
-            rel = path.relative_to(Path(root).resolve())
+            rel = path.relative_to(as_bids_root(root, "dataset_links").resolve())
         except ValueError:
             continue
         return f"bids:{name}:{rel.as_posix()}"
@@ -326,7 +328,7 @@ def write_dataset_description(
     ----------
     out_dir : str or Path
         The derivative dataset root.
-    source_dir : str or Path
+    source_dir : str, Path, bids.BIDSLayout or mne_bids.BIDSPath
         The raw BIDS dataset the derivatives come from; linked as ``"raw"`` so that
         sidecars can cite ``bids:raw:...`` sources.
     name : str
@@ -350,10 +352,11 @@ def write_dataset_description(
     write_bidsignore(out_dir)
     if path.exists() and not overwrite:
         return path
-    source_dir = Path(source_dir)
+    source_dir = as_bids_root(source_dir, "source_dir")
     links = {"raw": _dataset_uri(source_dir, out_dir)}
     for key, root in (dataset_links or {}).items():
-        links[key] = _dataset_uri(root, out_dir)
+        links[key] = _dataset_uri(as_bids_root(root, f"dataset_links[{key!r}]"),
+                                  out_dir)
     generated = {
         "Name": "eeg2fmri",
         "Version": __version__,
