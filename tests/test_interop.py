@@ -397,3 +397,21 @@ def test_synthesized_image_in_nilearn(sim_bids, ridge_model):
     np.testing.assert_allclose(z.affine, img.affine)
     assert np.isfinite(np.asarray(z.dataobj)).any()
     assert glm.design_matrices_[0].shape[0] == n
+
+
+def test_synthesize_image_on_the_model_grid(sim_bids):
+    """A model trained on resampled BOLD: the image is on its grid over the same field
+    of view, with the affine build_dataset gave the resampled volumes."""
+    from eeg2fmri import BandPowerRidge, synthesize_image
+    from eeg2fmri.features import FeatureParams, build_dataset
+
+    params = FeatureParams(n_context=4)
+    ds = build_dataset(sim_bids, params, participant_label=["02", "03"],
+                       target_shape=(4, 8, 8))
+    est = BandPowerRidge(frequencies=ds.frequencies).fit(
+        ds.X, ds.y, groups=ds.groups, runs=ds.provenance["run_label"].to_numpy())
+    est.feature_params_ = params
+    run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    img = synthesize_image(est, run)
+    assert img.shape == (8, 8, 4, 30)
+    np.testing.assert_allclose(img.affine, ds.runs[0].affine, atol=1e-6)
