@@ -4,8 +4,10 @@ A placeholder dataset (empty data files, real JSON sidecars, anat files that pai
 does not need) with ``--subjects`` subjects x 2 sessions x 2 runs is written to a
 temporary folder. We time :func:`eeg2fmri.bids.find_paired_runs` (including the merged
 sidecar metadata of every pair) against ``BIDSLayout(root, validate=False)`` plus the
-queries and ``get_metadata`` calls needed for the same answer. Best of ``--repeat``
-runs.
+queries and ``get_metadata`` calls needed for the same answer, and against
+``find_paired_runs(BIDSLayout(root, validate=False))`` (pybids lists and filters the
+files, eeg2fmri pairs them), checking that it finds the same runs as the scanner. Best
+of ``--repeat`` runs.
 
 Run: ``python benchmarks/bench_bids_discovery.py`` (writes
 ``benchmarks/results/bids_discovery.json``).
@@ -67,6 +69,14 @@ def with_pybids(root):
     return len(pairs)
 
 
+def via_layout(root):
+    """find_paired_runs on a pybids layout: (eeg, bold) paths of the runs found."""
+    from bids import BIDSLayout
+
+    report = find_paired_runs(BIDSLayout(root, validate=False))
+    return [(r.eeg_path, r.bold_path) for r in report.runs]
+
+
 def best_of(fn, repeat):
     times = []
     for _ in range(repeat):
@@ -90,6 +100,10 @@ def main(argv=None):
                 lambda r=root: len(find_paired_runs(r).runs), args.repeat
             )
             theirs, n_theirs = best_of(lambda r=root: with_pybids(r), args.repeat)
+            layout_s, pairs = best_of(lambda r=root: via_layout(r), args.repeat)
+            same = pairs == [
+                (r.eeg_path, r.bold_path) for r in find_paired_runs(root).runs
+            ]
         rows.append(
             dict(
                 subjects=n_sub,
@@ -97,11 +111,14 @@ def main(argv=None):
                 eeg2fmri_s=round(ours, 4),
                 pybids_s=round(theirs, 4),
                 pybids_runs=n_theirs,
+                eeg2fmri_on_layout_s=round(layout_s, 4),
+                eeg2fmri_on_layout_same_runs=same,
             )
         )
         print(
             f"{n_sub:4d} subjects {n_ours:4d} runs  eeg2fmri {ours:7.3f} s  "
-            f"pybids {theirs:7.3f} s ({n_theirs} runs)"
+            f"pybids {theirs:7.3f} s ({n_theirs} runs)  eeg2fmri on a BIDSLayout "
+            f"{layout_s:7.3f} s (same runs: {same})"
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -147,8 +147,9 @@ def build_parser(prog="eeg2fmri"):
     g_bids.add_argument(
         "--bids-filter-file", "--bids_filter_file", dest="bids_filter_file",
         type=_path, metavar="FILE",
-        help="A JSON file of PyBIDS filters keyed by input kind, e.g. "
-        '{"bold": {"session": "02"}, "eeg": {"acquisition": null}}.',
+        help="A JSON file of PyBIDS filters keyed by input kind (eeg, bold), as in "
+        'fMRIPrep, e.g. {"bold": {"session": "02"}, "eeg": {"acquisition": null}}: '
+        'null means the entity is absent, "*" any value, a list any of its values.',
     )
     g_bids.add_argument(
         "--eeg-derivatives", "--eeg_derivatives", dest="eeg_derivatives",

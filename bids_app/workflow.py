@@ -30,7 +30,7 @@ from eeg2fmri._utils.logging import logger
 from eeg2fmri._version import __version__
 from eeg2fmri.bids.derivatives import (
     DerivativePath,
-    file_sha256,
+    model_provenance,
     write_correlation_map,
     write_dataset_description,
     write_metrics_tsv,
@@ -316,6 +316,9 @@ def _save_estimator(est, params, path, participants=()):
     weights = Path(path).with_suffix(".safetensors")
     json_path = Path(est.save(weights))
     desc = json.loads(json_path.read_text())
+    if isinstance(desc.get("params"), dict) and desc["params"].get("checkpoint_dir"):
+        # a folder of the work dir of this machine: meaningless to whoever loads it
+        desc["params"]["checkpoint_dir"] = None
     desc["eeg2fmri_app"] = {
         "training_participants": ["sub-" + str(p) for p in participants],
     }
@@ -360,7 +363,8 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
     -------
     estimator : Spec2VolEstimator
     info : dict
-        ``Name``, ``File``, ``SHA256``, ``TrainingParticipants``, ``Scheme``.
+        ``Name``, ``File`` (file name), ``SHA256``, ``URI`` (a model inside the
+        output dataset), ``TrainingParticipants``, ``Scheme``.
     """
     if config.model is not None:
         est = _load_estimator(config.model)
@@ -369,8 +373,7 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
             weights = Path(config.model)
         return est, {
             "Name": _model_name(est),
-            "File": str(config.model),
-            "SHA256": file_sha256(weights),
+            **model_provenance(weights, config.output_dir),
             "TrainingParticipants": _training_participants(config.model),
             "Scheme": "given (--model)",
         }
@@ -402,8 +405,7 @@ def obtain_model(config, dataset, train_idx, params, cache_name):
         _save_estimator(est, params, path, train_groups)
     return est, {
         "Name": name,
-        "File": str(weights),
-        "SHA256": file_sha256(weights),
+        **model_provenance(weights, config.output_dir),
         "TrainingParticipants": ["sub-" + g for g in train_groups],
         "Scheme": "leave-one-subject-out",
     }

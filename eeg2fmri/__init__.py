@@ -14,6 +14,8 @@ Subpackages, by what you do with them:
   linear encoding baselines.
 - ``eeg2fmri.diagnostics``: :func:`overfit_check` and gradient norms, to run before a
   long training.
+- ``eeg2fmri.synthesis``: :func:`synthesize_image`, a synthesized run as a nilearn-ready
+  NIfTI image, from its EEG.
 - ``eeg2fmri.reports``: figures and HTML reports.
 
 Public names are imported lazily so that ``import eeg2fmri`` stays fast and has no
@@ -49,6 +51,8 @@ _LAZY = {
     "write_synthesized_run": "eeg2fmri.bids",
     "write_metrics_tsv": "eeg2fmri.bids",
     "write_correlation_map": "eeg2fmri.bids",
+    # nilearn output
+    "synthesize_image": "eeg2fmri.synthesis",
     # features
     "FeatureParams": "eeg2fmri.features",
     "compute_window_spectra": "eeg2fmri.features",

@@ -67,6 +67,65 @@ def app_run(sim_bids, tmp_path_factory):
             "digest_before": before, "digest_after": _tree_digest(sim_bids)}
 
 
+def _absolute_paths_in_json(root, *local):
+    """(file, value) of every JSON string under ``root`` that is an absolute path,
+    a ``file:`` URI or contains one of the ``local`` folders."""
+    local = [str(Path(p).resolve()) for p in local] + [str(p) for p in local]
+    found = []
+
+    def walk(obj, path):
+        if isinstance(obj, dict):
+            for value in obj.values():
+                walk(value, path)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value, path)
+        elif isinstance(obj, str) and (
+            obj.startswith(("/", "file:", "~")) or any(p in obj for p in local)
+            or (len(obj) > 2 and obj[1:3] in (":\\", ":/"))  # C:\ or C:/
+        ):
+            found.append((path.relative_to(root).as_posix(), obj))
+
+    for path in sorted(Path(root).rglob("*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8")), path)
+    return found
+
+
+def test_no_absolute_path_in_derivative_json(app_run):
+    """Sidecars, descriptions and metrics JSON name files relatively (BIDS URIs,
+    relative dataset links, model file names), never by a path of this machine."""
+    out = app_run["out"]
+    assert len(list(out.rglob("*.json"))) >= 4
+    assert _absolute_paths_in_json(out, app_run["work"], app_run["bids"],
+                                   out.parent) == []
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert desc["DatasetLinks"]["raw"] == os.path.relpath(app_run["bids"], out)
+
+
+def test_derivatives_queried_by_pybids(app_run):
+    """pybids indexes the output as a derivative dataset: entities, TR, desc."""
+    from bids import BIDSLayout
+
+    layout = BIDSLayout(app_run["bids"], derivatives=app_run["out"])
+    files = layout.get(scope="eeg2fmri", suffix="bold", extension=".nii.gz")
+    assert [f.filename for f in files] == [
+        "sub-01_task-rest_desc-eeg2fmri_bold.nii.gz"]
+    ents = files[0].get_entities()
+    assert (ents["subject"], ents["task"], ents["desc"], ents["datatype"]) == (
+        "01", "rest", "eeg2fmri", "func")
+    assert layout.get(scope="eeg2fmri", desc="eeg2fmri", suffix="bold",
+                      subject="01", return_type="id", target="task") == ["rest"]
+    meta = layout.get_metadata(files[0].path)
+    assert meta["RepetitionTime"] == pytest.approx(2.16)
+    assert layout.get_tr(derivatives=True, desc="eeg2fmri") == pytest.approx(2.16)
+    assert meta["SourceVolumeIndices"] == list(range(10, 40))
+    # the header agrees with the sidecar
+    assert files[0].get_image().header.get_zooms()[3] == pytest.approx(2.16)
+    # the raw scope is untouched: only the raw BOLD of sub-01
+    raw = layout.get(scope="raw", subject="01", suffix="bold", extension=".nii.gz")
+    assert [f.filename for f in raw] == ["sub-01_task-rest_bold.nii.gz"]
+
+
 def test_participant_and_group_outputs(app_run):
     assert app_run["code"] == 0
     out = app_run["out"]
@@ -100,7 +159,10 @@ def test_participant_and_group_outputs(app_run):
     model = meta["Model"]
     assert model["TrainingParticipants"] == ["sub-02", "sub-03"]
     assert model["Scheme"] == "leave-one-subject-out"
-    digest = hashlib.sha256(Path(model["File"]).read_bytes()).hexdigest()
+    # the model is named by file name and digest: no path of the work dir
+    assert "/" not in model["File"] and "URI" not in model  # it is not in the output
+    weights = app_run["work"] / "models" / model["File"]
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert digest == model["SHA256"]
     assert meta["Preprocessing"]["FeatureParams"]["n_context"] == 4
 
@@ -414,6 +476,12 @@ def test_oddball_end_to_end(tmp_path):
     assert meta["TaskName"] == "oddball"
     assert meta["Model"]["Scheme"] == "given (--model)"
     assert meta["Model"]["TrainingParticipants"] == ["sub-01", "sub-02"]
+    # the model lies in the output dataset: named by a BIDS URI too
+    assert meta["Model"]["File"] == models[0].name
+    assert meta["Model"]["URI"] == f"bids::models/{models[0].name}"
+    assert json.loads(models[0].with_suffix(".json").read_text())["params"][
+        "checkpoint_dir"] is None
+    assert _absolute_paths_in_json(out, tmp_path) == []
     assert meta["Preprocessing"]["FeatureParams"]["n_context"] == 4
     metrics = pd.read_csv(func / "sub-01_task-oddball_desc-eeg2fmri_metrics.tsv",
                           sep="\t", na_values="n/a")
@@ -499,7 +567,7 @@ def test_linear_model_and_official_recipe(sim_bids, tmp_path):
     stem = "sub-01/func/sub-01_task-rest_desc-eeg2fmri"
     meta = json.loads((out / f"{stem}_bold.json").read_text())
     assert meta["Model"]["Name"] == "ridge"
-    model = Path(meta["Model"]["File"])
+    model = tmp_path / "w1" / "models" / meta["Model"]["File"]
     assert json.loads(model.with_suffix(".json").read_text())["class"] == (
         "BandPowerRidge"
     )
@@ -524,3 +592,22 @@ def test_linear_model_and_official_recipe(sim_bids, tmp_path):
     assert features["normalization"] == "zscore_electrodes"
     assert features["log_magnitude"] is False
     assert "[0, 1]" in str(meta)  # per-volume units stated
+
+
+@pytest.mark.slow
+def test_demo_derivatives_have_no_absolute_path(tmp_path):
+    """``python -m eeg2fmri.demo`` (tiny settings): no JSON under its derivatives/
+    holds an absolute path or a path of this machine."""
+    from eeg2fmri.demo import main as demo_main
+
+    code = demo_main([str(tmp_path / "demo"), "--n-subjects", "2", "--n-volumes",
+                      "24", "--epochs", "1"])
+    assert code == 0
+    out = tmp_path / "demo" / "derivatives"
+    assert (out / "sub-01" / "func" / "sub-01_task-rest_desc-eeg2fmri_bold.json"
+            ).is_file()
+    assert _absolute_paths_in_json(out, tmp_path) == []
+    meta = json.loads((out / "sub-01" / "func" /
+                       "sub-01_task-rest_desc-eeg2fmri_bold.json").read_text())
+    assert meta["Model"]["File"].endswith(".safetensors")
+    assert meta["Sources"][0] == "bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr"

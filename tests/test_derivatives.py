@@ -1,6 +1,7 @@
 """BIDS-Derivatives writer: names, headers, sidecars, resume, validator, nilearn."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -95,7 +96,30 @@ def test_bids_uri(tmp_path):
     raw = tmp_path / "raw"
     assert bids_uri(raw / "sub-01/eeg/x_eeg.vhdr", {"raw": raw}) == \
         "bids:raw:sub-01/eeg/x_eeg.vhdr"
-    assert bids_uri(tmp_path / "else.txt", {"raw": raw}).startswith("file://")
+    # outside every linked dataset: the file name, never an absolute path
+    assert bids_uri(tmp_path / "else.txt", {"raw": raw}) == "else.txt"
+
+
+def test_model_provenance_names_the_file_and_uri_inside_the_output(tmp_path):
+    import hashlib
+
+    from eeg2fmri.bids import model_provenance
+
+    out = tmp_path / "out"
+    inside = out / "models" / "m.safetensors"
+    outside = tmp_path / "work" / "models" / "w.safetensors"
+    for path in (inside, outside):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(path.name.encode())
+    info = model_provenance(inside, out)
+    assert info == {
+        "File": "m.safetensors",
+        "SHA256": hashlib.sha256(b"m.safetensors").hexdigest(),
+        "URI": "bids::models/m.safetensors",
+    }
+    info = model_provenance(outside, out)
+    assert info["File"] == "w.safetensors" and "URI" not in info
+    assert str(tmp_path) not in json.dumps(info)
 
 
 def test_nifti_layout_header_and_sidecar(written):
@@ -121,7 +145,12 @@ def test_nifti_layout_header_and_sidecar(written):
     desc = json.loads((written.out / "dataset_description.json").read_text())
     assert desc["DatasetType"] == "derivative"
     assert desc["GeneratedBy"][0]["Name"] == "eeg2fmri"
-    assert desc["DatasetLinks"]["raw"] == written.raw.resolve().as_uri()
+    # a relative link, no absolute path of this machine (the output is a sibling)
+    assert desc["DatasetLinks"]["raw"] == Path(
+        os.path.relpath(written.raw.resolve(), written.out.resolve())
+    ).as_posix()
+    assert not desc["DatasetLinks"]["raw"].startswith(("/", "file:"))
+    assert desc["SourceDatasets"][0]["URL"] == "bids:raw:"
     assert desc["SourceDatasets"][0]["DOI"] == "10.1/x"
     tsv = (written.path.fpath.parent / written.path.update(
         suffix="metrics", extension=".tsv").basename).read_text()
@@ -130,6 +159,20 @@ def test_nifti_layout_header_and_sidecar(written):
     r = np.asarray(r_img.dataobj)
     assert r_img.shape == (7, 6, 5) and np.isfinite(r).all()
     assert np.all(r[:, :, 0] == 0)  # NaN slice written as 0
+
+
+def test_description_from_a_layout_or_bids_path(tmp_path):
+    from bids import BIDSLayout
+    from mne_bids import BIDSPath
+
+    raw, _ = _raw(tmp_path)
+    for n, source in enumerate((BIDSLayout(raw), BIDSPath(root=raw))):
+        out = tmp_path / f"out{n}"
+        write_dataset_description(out, source)
+        desc = json.loads((out / "dataset_description.json").read_text())
+        assert desc["DatasetLinks"]["raw"] == "../raw"
+    assert bids_uri(raw / "sub-01/eeg/x_eeg.vhdr", {"raw": BIDSLayout(raw)}) == (
+        "bids:raw:sub-01/eeg/x_eeg.vhdr")
 
 
 def test_nested_derivative_links_relatively(tmp_path, rng):

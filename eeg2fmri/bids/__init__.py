@@ -10,7 +10,10 @@ clock.
   :func:`nifti_to_volumes` / :func:`volumes_to_nifti` convert array layouts.
 - BIDS derivatives: :class:`DerivativePath`, :func:`write_dataset_description`,
   :func:`write_synthesized_run`, :func:`write_metrics_tsv`,
-  :func:`write_correlation_map`.
+  :func:`write_correlation_map`, :func:`model_provenance`.
+- pybids / mne-bids interop (:mod:`eeg2fmri.bids.interop`): a ``BIDSLayout`` or a
+  ``BIDSPath`` wherever a BIDS root is taken, ``BIDSPath``/``BIDSFile`` wherever a
+  file is; :func:`to_bids_path` and ``PairedRun.eeg_bids_path`` give mne-bids paths.
 """
 
 from .bold import BoldRun, load_bold, nifti_to_volumes, volumes_to_nifti
@@ -18,6 +21,7 @@ from .derivatives import (
     DerivativePath,
     bids_uri,
     file_sha256,
+    model_provenance,
     volumes_to_nifti_image,
     write_bidsignore,
     write_correlation_map,
@@ -27,6 +31,7 @@ from .derivatives import (
 )
 from .discovery import PairedRun, PairingReport, UnpairedRun, find_paired_runs
 from .eeg import load_eeg
+from .interop import to_bids_path
 from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "UnpairedRun",
     "PairingReport",
     "load_eeg",
+    "to_bids_path",
     "find_volume_onsets",
     "check_eeg_covers",
     "VolumeOnsets",
@@ -45,6 +51,7 @@ __all__ = [
     "DerivativePath",
     "bids_uri",
     "file_sha256",
+    "model_provenance",
     "volumes_to_nifti_image",
     "write_bidsignore",
     "write_correlation_map",

@@ -50,6 +50,9 @@ ENTITY_KEYS = {
     "mode": "mode",
     "description": "desc",
     "desc": "desc",
+    # pybids' spellings (bids/derivatives configs)
+    "staining": "stain",
+    "segmentation": "seg",
 }
 #: Entities whose values are indices: "run-01" and "run-1" are the same run.
 INDEX_ENTITIES = frozenset({"run", "echo", "flip", "inv", "split", "chunk"})

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._utils.logging import logger
 from ..exceptions import DataError, MissingInputError
+from .interop import as_file_path
 
 __all__ = [
     "BoldRun",
@@ -229,7 +230,7 @@ def load_bold(path, *, tr=None, metadata=None):
 
     Parameters
     ----------
-    path : path-like
+    path : path-like, mne_bids.BIDSPath or bids.layout.BIDSFile
         ``.nii`` or ``.nii.gz`` file.
     tr : float, optional
         Repetition time in seconds (e.g. :attr:`PairedRun.tr`, from the sidecars). When
@@ -252,7 +253,7 @@ def load_bold(path, *, tr=None, metadata=None):
     """
     import nibabel as nib
 
-    path = Path(path)
+    path = as_file_path(path, "path")
     metadata = dict(metadata or {})
     if not path.is_file():
         raise MissingInputError(f"BOLD file {path} does not exist")

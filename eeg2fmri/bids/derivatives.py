@@ -38,12 +38,14 @@ import numpy as np
 from .._utils.io import atomic_path, write_json_atomic, write_text_atomic
 from .._utils.logging import logger
 from .._version import __version__
+from .interop import as_bids_root
 
 __all__ = [
     "BIDS_VERSION",
     "DerivativePath",
     "bids_uri",
     "file_sha256",
+    "model_provenance",
     "write_bidsignore",
     "write_dataset_description",
     "write_synthesized_run",
@@ -225,17 +227,14 @@ def file_sha256(path, chunk_size=1 << 20):
 
 
 def _dataset_uri(target, out_dir):
-    """URI of dataset ``target`` as seen from dataset ``out_dir``.
+    """Location of dataset ``target`` as seen from dataset ``out_dir``.
 
-    Relative (``../..``) when the derivative sits inside the source dataset, else an
-    absolute ``file://`` URI.
+    Always a relative POSIX path (``../..`` when the derivative sits inside the source
+    dataset, ``../bids`` next to it): an absolute path of this machine would mean
+    nothing elsewhere, and the relative one survives moving both folders together.
     """
     target = Path(target).resolve()
     out_dir = Path(out_dir).resolve()
-    try:
-        out_dir.relative_to(target)
-    except ValueError:
-        return target.as_uri()
     return Path(os.path.relpath(target, out_dir)).as_posix()
 
 
@@ -247,23 +246,57 @@ def bids_uri(path, dataset_links):
     path : str or Path
         A file inside one of the linked datasets.
     dataset_links : dict of str to Path
-        Dataset name (``"raw"``, ...) to its root folder; the first root that contains
+        Dataset name (``"raw"``, ...; ``""`` for the derivative dataset itself) to its
+        root folder (or a ``BIDSLayout``/``BIDSPath``); the first root that contains
         ``path`` wins.
 
     Returns
     -------
     uri : str
-        ``bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr``, or a ``file://`` URI when no
-        linked dataset contains the file.
+        ``bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr``; the bare file name (with a
+        warning) when no linked dataset contains the file: a derivative never records
+        an absolute path of this machine.
     """
     path = Path(path).resolve()
     for name, root in dataset_links.items():
         try:
-            rel = path.relative_to(Path(root).resolve())
+            rel = path.relative_to(as_bids_root(root, "dataset_links").resolve())
         except ValueError:
             continue
         return f"bids:{name}:{rel.as_posix()}"
-    return path.as_uri()
+    logger.warning(
+        "%s is in none of the linked datasets (%s); recorded by file name only",
+        path.name, ", ".join(dataset_links) or "none",
+    )
+    return path.name
+
+
+def model_provenance(path, out_dir=None):
+    """How a derivative names the model file it was made with, without local paths.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model's weights file (``.safetensors``).
+    out_dir : str or Path, optional
+        The derivative dataset; a model inside it also gets a BIDS URI.
+
+    Returns
+    -------
+    info : dict
+        ``File`` (file name), ``SHA256`` (of the file) and, for a model inside
+        ``out_dir``, ``URI`` (``bids::models/<name>.safetensors``).
+    """
+    path = Path(path)
+    info = {"File": path.name, "SHA256": file_sha256(path)}
+    if out_dir is not None:
+        try:
+            rel = path.resolve().relative_to(Path(out_dir).resolve())
+        except ValueError:
+            pass
+        else:
+            info["URI"] = f"bids::{rel.as_posix()}"
+    return info
 
 
 def write_bidsignore(out_dir, extra=()):
@@ -295,7 +328,7 @@ def write_dataset_description(
     ----------
     out_dir : str or Path
         The derivative dataset root.
-    source_dir : str or Path
+    source_dir : str, Path, bids.BIDSLayout or mne_bids.BIDSPath
         The raw BIDS dataset the derivatives come from; linked as ``"raw"`` so that
         sidecars can cite ``bids:raw:...`` sources.
     name : str
@@ -319,10 +352,11 @@ def write_dataset_description(
     write_bidsignore(out_dir)
     if path.exists() and not overwrite:
         return path
-    source_dir = Path(source_dir)
+    source_dir = as_bids_root(source_dir, "source_dir")
     links = {"raw": _dataset_uri(source_dir, out_dir)}
     for key, root in (dataset_links or {}).items():
-        links[key] = _dataset_uri(root, out_dir)
+        links[key] = _dataset_uri(as_bids_root(root, f"dataset_links[{key!r}]"),
+                                  out_dir)
     generated = {
         "Name": "eeg2fmri",
         "Version": __version__,
@@ -336,7 +370,7 @@ def write_dataset_description(
         }
     if container:
         generated["Container"] = dict(container)
-    source = {"URL": links["raw"]}
+    source = {"URL": "bids:raw:"}
     raw_desc = source_dir / "dataset_description.json"
     if raw_desc.is_file():
         try:
@@ -496,7 +530,8 @@ def write_synthesized_run(
     dataset_links : dict of str to Path, optional
         ``{"raw": bids_dir, ...}`` used to write ``Sources`` as BIDS URIs.
     model : dict, optional
-        Model description: ``Name``, ``File``, ``SHA256``, ``TrainingParticipants``...
+        Model description: ``Name``, ``File`` (file name), ``SHA256``, ``URI`` (see
+        :func:`model_provenance`), ``TrainingParticipants``...
     preprocessing : dict, optional
         Feature parameters (``FeatureParams.to_dict()``) and scaling.
     intensity_units : str

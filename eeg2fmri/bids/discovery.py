@@ -48,6 +48,15 @@ from ..exceptions import (
     NoMatchingDataError,
 )
 from ._entities import ENTITY_KEYS, SidecarFinder, norm_value, parse_name, read_tsv
+from .interop import (
+    ANY,
+    OPTIONAL,
+    bids_path_selection,
+    is_bids_layout,
+    is_bids_path,
+    pybids_query,
+    to_bids_path,
+)
 
 __all__ = [
     "find_paired_runs",
@@ -138,6 +147,17 @@ class PairedRun:
     def label(self):
         """BIDS basename prefix of the run, e.g. ``"sub-01_ses-1_task-rest_run-1"``."""
         return _label(_pair_values(self))
+
+    @property
+    def eeg_bids_path(self):
+        """The EEG file as an :class:`mne_bids.BIDSPath` (for
+        :func:`mne_bids.read_raw_bids`)."""
+        return to_bids_path(self.eeg_path)
+
+    @property
+    def bold_bids_path(self):
+        """The BOLD file as an :class:`mne_bids.BIDSPath`."""
+        return to_bids_path(self.bold_path)
 
     @functools.cached_property
     def tr(self):
@@ -358,7 +378,30 @@ def _check_known(selected, available, what, dataset):
     )
 
 
+def _filter_value(value, where):
+    """One filter value in our form: labels as str, None, ANY or OPTIONAL."""
+    if value is None or value is ANY or value is OPTIONAL:
+        return value
+    if isinstance(value, str):
+        return ANY if value == "*" else value
+    if isinstance(value, bool):
+        raise TypeError(
+            f"{where}: expected a label, a list, null or '*', got {value!r}"
+        )
+    if isinstance(value, int):
+        return str(value)
+    name = getattr(value, "name", None)
+    if type(value).__name__ == "Query" and name in ("ANY", "REQUIRED", "NONE",
+                                                    "OPTIONAL"):
+        # pybids' bids.layout.Query enum
+        return {"ANY": ANY, "REQUIRED": ANY, "NONE": None, "OPTIONAL": OPTIONAL}[name]
+    raise TypeError(
+        f"{where}: expected a label, a list, null or '*', got {type(value).__name__}"
+    )
+
+
 def _normalize_filters(bids_filters):
+    """Validate pybids-style filters; short entity keys, values in our form."""
     if bids_filters is None:
         return {"eeg": {}, "bold": {}}
     if not isinstance(bids_filters, dict):
@@ -381,7 +424,25 @@ def _normalize_filters(bids_filters):
             )
         norm = {}
         for key, value in query.items():
-            if key in ("extension", "suffix", "datatype"):
+            where = f"bids_filters[{modality!r}][{key!r}]"
+            if isinstance(value, list | tuple | set):
+                value = [_filter_value(v, where) for v in value]
+            else:
+                value = _filter_value(value, where)
+            if key == "extension":
+                norm[key] = [
+                    v if v is None or isinstance(v, type(ANY)) or v.startswith(".")
+                    else f".{v}"
+                    for v in (value if isinstance(value, list) else [value])
+                ]
+            elif key in ("suffix", "datatype"):
+                wanted = {"eeg": "eeg", "bold": "bold" if key == "suffix" else "func"}
+                options = value if isinstance(value, list) else [value]
+                if wanted[modality] not in options and OPTIONAL not in options:
+                    raise ValueError(
+                        f"{where}: {value!r} selects no {modality.upper()} file; "
+                        f"eeg2fmri reads {key} {wanted[modality]!r} (leave it out)"
+                    )
                 norm[key] = value
             elif key in ENTITY_KEYS or key in ENTITY_KEYS.values():
                 norm[ENTITY_KEYS.get(key, key)] = value
@@ -396,29 +457,95 @@ def _normalize_filters(bids_filters):
 
 
 def _matches(f, query):
+    """Whether file ``f`` passes a normalized query (pybids ``get`` semantics)."""
     for key, wanted in query.items():
         if key == "extension":
             have = f.extension
-            wanted = [
-                w if str(w).startswith(".") else f".{w}"
-                for w in (wanted if isinstance(wanted, (list, tuple)) else [wanted])
-            ]
         elif key == "suffix":
             have = f.suffix
         elif key == "datatype":
             have = f.datatype
         else:
             have = f.entities.get(key)
-        options = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+        options = wanted if isinstance(wanted, list) else [wanted]
+        if OPTIONAL in options:
+            continue
         ok = False
         for option in options:
             if option is None:
                 ok = ok or have is None
+            elif option is ANY:
+                ok = ok or have is not None
             elif have is not None and norm_value(key, have) == norm_value(key, option):
                 ok = True
         if not ok:
             return False
     return True
+
+
+def _merge_selection(name, given, from_path):
+    if from_path is None:
+        return given
+    if given is not None and _as_labels(given, name) != _as_labels(from_path, name):
+        raise ValueError(
+            f"{name}={given!r} conflicts with the BIDSPath's value {from_path!r}"
+        )
+    return from_path
+
+
+def _merge_filters(bids_filters, extra):
+    merged = {k: dict(v) for k, v in (bids_filters or {}).items()
+              if isinstance(v, dict)}
+    if bids_filters is not None and not isinstance(bids_filters, dict):
+        return bids_filters  # _normalize_filters reports the type error
+    for modality, query in extra.items():
+        if not query:
+            continue
+        target = merged.setdefault(modality, {})
+        for key, value in query.items():
+            if key in target and target[key] != value:
+                raise ValueError(
+                    f"bids_filters[{modality!r}][{key!r}]={target[key]!r} conflicts "
+                    f"with the BIDSPath's value {value!r}"
+                )
+            target[key] = value
+    return merged
+
+
+def _scan_layout(layout, filters):
+    """EEG and BOLD files of a pybids layout's raw dataset, filtered by pybids."""
+    queries = {
+        "eeg": {"datatype": "eeg", "suffix": "eeg", "extension": list(EEG_EXTENSIONS)},
+        "bold": {
+            "datatype": "func",
+            "suffix": "bold",
+            "extension": list(BOLD_EXTENSIONS),
+        },
+    }
+    found = {}
+    for modality, base in queries.items():
+        user = {k: v for k, v in filters[modality].items()
+                if k not in ("suffix", "datatype")}  # validated to include ours
+        query = {**base, **pybids_query(user)}
+        files = []
+        for bids_file in layout.get(scope="raw", return_type="object", **query):
+            path = Path(bids_file.path)
+            parsed = parse_name(path.name)
+            if parsed is None:
+                continue
+            entities, suffix, ext = parsed
+            if (
+                "task" not in entities
+                or "sub" not in entities
+                or ext.lower() not in base["extension"]
+            ):
+                continue
+            files.append(
+                _File(path.resolve(), entities, suffix, ext.lower(),
+                      path.parent.name)
+            )
+        found[modality] = sorted(files, key=lambda f: str(f.path))
+    return found["eeg"], found["bold"]
 
 
 def _group(files):
@@ -449,8 +576,15 @@ def find_paired_runs(
 
     Parameters
     ----------
-    bids_dir : path-like
-        Raw BIDS dataset (must contain ``dataset_description.json``).
+    bids_dir : path-like, bids.BIDSLayout or mne_bids.BIDSPath
+        Raw BIDS dataset (must contain ``dataset_description.json``). With a pybids
+        ``BIDSLayout``, pybids lists the raw EEG and BOLD files and applies
+        ``bids_filters`` itself (``BIDSLayout.get``; sidecars still merge through the
+        inheritance principle, same result). With an mne-bids ``BIDSPath``, its
+        ``root`` is the dataset and its entities select runs (see
+        :func:`eeg2fmri.bids.interop.bids_path_selection`): ``BIDSPath(root=r,
+        subject="01", task="rest")`` selects what ``participant_label="01",
+        task="rest"`` does.
     participant_label : str or list of str, optional
         Participants to keep, with or without ``sub-``. Default: all.
     session_label : str or list of str, optional
@@ -467,10 +601,14 @@ def find_paired_runs(
         Dataset to take the BOLD from (e.g. fMRIPrep output). Select one space/desc with
         ``bids_filters``.
     bids_filters : dict, optional
-        pybids-style queries per modality, e.g. ``{"bold": {"space":
-        "MNI152NLin2009cAsym", "desc": "preproc"}, "eeg": {"desc": "clean"}}``. Keys are
-        entity names (long ``acquisition`` or short ``acq``), ``extension``, ``suffix``
-        or ``datatype``; a value may be a list (any of) or None (entity absent).
+        pybids queries per input kind, as in fMRIPrep's ``--bids-filter-file``, e.g.
+        ``{"bold": {"space": "MNI152NLin2009cAsym", "desc": "preproc"}, "eeg":
+        {"desc": "clean"}}``. Keys are entity names (pybids' ``acquisition``, or the
+        file-name key ``acq``), ``extension``, ``suffix`` or ``datatype`` (which may
+        only say ``"eeg"``/``"bold"``/``"func"``). Values follow ``BIDSLayout.get``:
+        a label, a list (any of; it may hold None), None (entity absent), ``"*"`` or
+        ``bids.layout.Query.ANY`` (present, any value), ``Query.OPTIONAL`` (no
+        constraint). Run-like indices match as numbers (``1`` = ``"01"``).
 
     Returns
     -------
@@ -496,6 +634,25 @@ def find_paired_runs(
     selection with ``bids_filters``. ``participants.tsv`` rows without a subject folder
     are logged as a warning and ignored.
     """
+    layout = None
+    if is_bids_path(bids_dir):
+        bids_dir, selection, extra = bids_path_selection(bids_dir)
+        participant_label = _merge_selection(
+            "participant_label", participant_label, selection.get("participant_label")
+        )
+        session_label = _merge_selection(
+            "session_label", session_label, selection.get("session_label")
+        )
+        task = _merge_selection("task", task, selection.get("task"))
+        bids_filters = _merge_filters(bids_filters, extra)
+    elif is_bids_layout(bids_dir):
+        layout = bids_dir
+        bids_dir = Path(layout.root)
+    elif not isinstance(bids_dir, str | os.PathLike):
+        raise TypeError(
+            "bids_dir must be a path, a pybids BIDSLayout or an mne-bids BIDSPath, "
+            f"got {type(bids_dir).__name__}"
+        )
     bids_dir = Path(bids_dir).expanduser()
     if not bids_dir.exists():
         raise MissingInputError(f"bids_dir {bids_dir} does not exist")
@@ -510,12 +667,20 @@ def find_paired_runs(
     bold_root = _resolve_root(bold_derivatives, bids_dir, "bold_derivatives")
     filters = _normalize_filters(bids_filters)
 
-    # scan each source once
+    # scan each source once; with a BIDSLayout, pybids lists (and filters) the raw
+    # dataset's files
     scans = {}
     for root in {eeg_root, bold_root, bids_dir}:
-        scans[root] = _scan(root, raw=root == bids_dir)
+        if layout is not None and root == bids_dir:
+            scans[root] = _scan_layout(layout, filters)
+        else:
+            scans[root] = _scan(root, raw=root == bids_dir)
     eeg_files = scans[eeg_root][0]
     bold_files = scans[bold_root][1]
+    by_pybids = {
+        "eeg": layout is not None and eeg_root == bids_dir,
+        "bold": layout is not None and bold_root == bids_dir,
+    }
 
     folders = {
         p.name[4:]
@@ -551,7 +716,7 @@ def find_paired_runs(
             (subjects is None or e["sub"] in subjects)
             and (sessions is None or e.get("ses") in sessions)
             and (tasks is None or e["task"] in tasks)
-            and _matches(f, filters[modality])
+            and (by_pybids[modality] or _matches(f, filters[modality]))
         )
 
     eeg_groups = _group(f for f in eeg_files if keep(f, "eeg"))

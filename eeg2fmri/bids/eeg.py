@@ -30,6 +30,7 @@ import numpy as np
 from .._utils.logging import logger
 from ..exceptions import DataError, MissingInputError
 from ._entities import entities_subset, parse_name, read_tsv
+from .interop import as_file_path
 
 __all__ = ["load_eeg", "BIDS_TO_MNE_TYPES"]
 
@@ -182,6 +183,29 @@ def _read_with_overrides(vhdr, overrides, mne):
         return mne.io.read_raw_brainvision(fixed, preload=True, verbose=False)
 
 
+def _is_matlab_v73(path):
+    """Whether ``path`` is a MATLAB v7.3 file (HDF5 inside; scipy cannot read it)."""
+    try:
+        with open(path, "rb") as fid:
+            header = fid.read(520)
+    except OSError:
+        return False
+    return b"MATLAB 7.3" in header[:128] or header[512:516] == b"\x89HDF"
+
+
+def _check_eeglab_reader(path):
+    """MATLAB v7.3 ``.set`` files need pymatreader (the ``eeglab`` extra)."""
+    if not _is_matlab_v73(path):
+        return  # mne reads older MAT files with scipy
+    import importlib.util
+
+    if importlib.util.find_spec("pymatreader") is None:
+        raise DataError(
+            f"EEG file {path} is a MATLAB v7.3 (HDF5) EEGLAB file: reading it needs "
+            "pymatreader, found none (pip install 'eeg2fmri[eeglab]')"
+        )
+
+
 def _read_raw(path):
     """Read ``path`` with the right mne reader; returns (raw, list of truncation
     notes)."""
@@ -212,6 +236,7 @@ def _read_raw(path):
             elif ext == ".bdf":
                 raw = mne.io.read_raw_bdf(path, preload=True, verbose=False)
             elif ext == ".set":
+                _check_eeglab_reader(path)
                 raw = mne.io.read_raw_eeglab(path, preload=True, verbose=False)
             else:
                 raise DataError(
@@ -321,7 +346,7 @@ def load_eeg(path, *, picks="data", channels_tsv="auto", allow_truncated=False):
 
     Parameters
     ----------
-    path : path-like
+    path : path-like, mne_bids.BIDSPath or bids.layout.BIDSFile
         ``.vhdr`` (BrainVision), ``.edf``, ``.bdf`` or ``.set`` (EEGLAB) file.
     picks : str or list, default "data"
         Channels to keep. ``"data"``: EEG and ECG channels, as in the official
@@ -349,7 +374,7 @@ def load_eeg(path, *, picks="data", channels_tsv="auto", allow_truncated=False):
         Unsupported format, unreadable or truncated file, no channel left after
         ``picks``, or NaN/infinite samples in good channels.
     """
-    path = Path(path)
+    path = as_file_path(path, "path")
     if not path.is_file():
         raise MissingInputError(f"EEG file {path} does not exist")
     if path.stat().st_size == 0:

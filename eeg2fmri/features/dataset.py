@@ -8,6 +8,7 @@ given). The pairs are lazy views into those arrays (:mod:`eeg2fmri.features.pair
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -648,7 +649,11 @@ def load_run_features(
 
 
 def _resolve_runs(source, find_kwargs):
-    if isinstance(source, str | Path):
+    from ..bids.interop import is_bids_layout, is_bids_path
+
+    if isinstance(source, str | os.PathLike) or is_bids_layout(source) or is_bids_path(
+        source
+    ):
         from .. import bids
 
         return list(bids.find_paired_runs(source, **find_kwargs).runs)
@@ -662,8 +667,8 @@ def _resolve_runs(source, find_kwargs):
     if isinstance(source, list | tuple):
         return list(source)
     raise TypeError(
-        f"build_dataset: source must be a BIDS path, a PairingReport or a list of "
-        f"PairedRun, got {type(source).__name__}"
+        "build_dataset: source must be a BIDS path, a pybids BIDSLayout, an mne-bids "
+        f"BIDSPath, a PairingReport or a list of PairedRun, got {type(source).__name__}"
     )
 
 
@@ -682,9 +687,11 @@ def build_dataset(
 
     Parameters
     ----------
-    source : str, Path, PairingReport or list of PairedRun
-        A BIDS root (runs found with :func:`eeg2fmri.bids.find_paired_runs` and
-        ``find_kwargs``), or runs found already.
+    source : str, Path, bids.BIDSLayout, mne_bids.BIDSPath, PairingReport or list of \
+PairedRun
+        A BIDS root, a pybids layout or an mne-bids path (runs found with
+        :func:`eeg2fmri.bids.find_paired_runs` and ``find_kwargs``), or runs found
+        already.
     params : FeatureParams, optional
         Preprocessing; defaults to the official choices.
     marker : str, default="auto"
