@@ -977,7 +977,11 @@ class ReducedRankRidge(BandPowerRidge):
     combination of ``rank_`` shared spatial maps (``components_``), each driven by one
     linear function of the band powers. ``alpha`` and ``rank`` are chosen together by
     the cross-validation of :class:`BandPowerRidge`; in every fold the projection comes
-    from that fold's training rows only.
+    from that fold's training rows only. The fitted attributes not listed below
+    (``best_score_``, ``n_splits_``, ``intercept_``, ``coef_``, ``bands_``,
+    ``band_weights_``, ``feature_shape_``, ``target_scaler_``, ``run_source_``,
+    ``input_shape_``, ``output_shape_``, ``n_features_in_``) are those of
+    :class:`BandPowerRidge`.
 
     Parameters
     ----------
@@ -1014,10 +1018,8 @@ class ReducedRankRidge(BandPowerRidge):
         intercept_``.
     cv_scores_ : dict
         Mean held-out temporal correlation of each ``(alpha, rank)`` candidate.
-    alpha_, best_score_, n_splits_, intercept_, coef_, bands_, band_weights_, \
-feature_shape_, target_scaler_, run_source_, input_shape_, output_shape_, \
-n_features_in_
-        As in :class:`BandPowerRidge`.
+    alpha_ : float
+        The chosen penalty, one for all voxels (the rank couples them).
 
     See Also
     --------
