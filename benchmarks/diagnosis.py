@@ -287,6 +287,12 @@ def _block_groups(norms):
     return out
 
 
+def _ratio_cell(ratio):
+    """A gradient/weight ratio; a zero weight norm (zero-initialised layer) is shown
+    as such (its ratio is the gradient over the 1e-12 floor)."""
+    return "w = 0" if ratio > 1e6 else f"{ratio:.2e}"
+
+
 def markdown_sections(results):
     """The three tables, as markdown: ``{"overfit": ..., "probe": ..., ...}``."""
     sections = {}
@@ -320,8 +326,10 @@ def markdown_sections(results):
     lines = [
         "## 3. Gradient flow in spec2vol-small (noddi, 5 training participants)",
         "",
-        "Gradient norm / weight norm of each block on a fixed batch of 16, and the "
-        "training MSE relative to predicting the mean (model units).",
+        "Gradient norm / weight norm of each block on a fixed batch of 16 training "
+        "pairs, and the MSE on that batch relative to predicting each voxel's mean "
+        "(model units); 'w = 0': the layer starts at zero (the output layers of the "
+        "default recipe), so no gradient reaches the blocks before it at step 0.",
         "",
     ]
     for label, run in results["gradients"].items():
@@ -336,7 +344,7 @@ def markdown_sections(results):
             g = _block_groups(rec["gradient_over_weight"])
             lines.append(
                 f"| {rec['step']} | {rec['relative_mse']:.4f} | "
-                + " | ".join(f"{g.get(b, 0.0):.2e}" for b in blocks)
+                + " | ".join(_ratio_cell(g.get(b, 0.0)) for b in blocks)
                 + " |"
             )
         lines.append("")
