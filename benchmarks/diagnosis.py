@@ -358,6 +358,10 @@ def markdown(results, command):
         "# Diagnosis: why the official topology does not learn, and what does\n\n"
         f"`{command}`; torch threads 1. See `docs/why_models_fail.rst`.\n\n"
     )
+    if results.get("commands"):
+        header += "".join(
+            f"- {part}: `{cmd}`\n" for part, cmd in results["commands"].items()
+        ) + "\n"
     return header + "\n".join(markdown_sections(results).values())
 
 
@@ -404,6 +408,10 @@ def main(argv=None):
         previous = json.loads(json_path.read_text())
     results = {k: previous.get(k) for k in ("overfit", "probe", "gradients")}
     results["command"] = command
+    commands = dict(previous.get("commands") or {})
+    for part in args.parts:
+        commands[part] = command
+    results["commands"] = commands
 
     def save():  # after each part, so an interrupted run keeps what it measured
         if not args.no_write:

@@ -1009,8 +1009,9 @@ class ReducedRankRidge(BandPowerRidge):
     rank_ : int
         Number of spatial maps used: the chosen rank, or fewer when the fitted
         values have fewer directions.
-    components_ : ndarray of shape (rank_, n_voxels)
-        The spatial maps (orthonormal rows ``V_k^T``, float32).
+    components_ : ndarray of shape (n_maps, n_voxels)
+        The spatial maps (orthonormal rows ``V_k^T``, float32); ``n_maps`` is
+        ``rank_``.
     pipeline_ : sklearn.pipeline.Pipeline
         ``StandardScaler`` + ``Ridge`` whose ``coef_`` of shape
         ``(rank_, n_features)`` gives the time course of each map:
