@@ -385,9 +385,7 @@ def add_pulse_artifact(eeg, rng, *, sfreq, eeg_rows, mixing, peak_samples, ampli
         idx = peak_samples + delay
         ok = idx < n_samples
         impulses[idx[ok]] = 1.0 + 0.1 * rng.standard_normal(int(ok.sum()))
-        series[j] = signal.oaconvolve(impulses, comps[j].astype(np.float32))[
-            :n_samples
-        ]
+        series[j] = signal.oaconvolve(impulses, comps[j].astype(np.float32))[:n_samples]
     peak = float(np.abs(topo @ comps.astype(np.float32)).max())
     scale = np.float32(amplitude / max(peak, 1e-9))
     for lo in range(0, len(eeg_rows), 8):  # row chunks bound the temporary

@@ -1,0 +1,241 @@
+"""Tests of eeg2fmri.artifacts: gradient and pulse artifact correction and detection."""
+
+import hashlib
+
+import mne
+import numpy as np
+import pytest
+from scipy import signal
+
+from eeg2fmri.artifacts import (
+    check_in_scanner_eeg,
+    correct_artifacts,
+    correct_gradient,
+    correct_pulse,
+    correction_provenance,
+    detect_gradient_artifact,
+    detect_pulse_artifact,
+    find_artifact_epochs,
+    find_r_peaks,
+    gradient_harmonic_power,
+    remove_gradient_artifact,
+    remove_pulse_artifact,
+)
+from eeg2fmri.artifacts._shift import fractional_kernels, shift_rows
+from eeg2fmri.exceptions import AlignmentError, DataError
+from eeg2fmri.simulate.dataset import _subject_params
+from eeg2fmri.simulate.generative import GenerativeModel
+from eeg2fmri.simulate.presets import resolve_preset
+
+#: 8 channels (7 EEG + ECG) at 2.5 kHz, TR 1 s, 16 slices, 40 volumes (about 54 s).
+SMALL = dict(n_channels=8, sfreq=2500.0, tr=1.0, bold_shape=(16, 6, 6))
+N_VOLUMES = 40
+
+
+def _simulate(**overrides):
+    p = resolve_preset("inscanner", **{**SMALL, **overrides})
+    root = np.random.SeedSequence(7)
+    ss = np.random.SeedSequence(root.entropy, spawn_key=(0, 1))
+    return GenerativeModel(p).simulate_run(ss, N_VOLUMES, _subject_params(root, 0))
+
+
+def _raw(run, data=None, markers=None, drop_ecg=False):
+    data = run.eeg if data is None else data
+    names, types = list(run.ch_names), [t.lower() for t in run.ch_types]
+    if drop_ecg:
+        keep = [i for i, t in enumerate(types) if t != "ecg"]
+        data = data[keep]
+        names = [names[i] for i in keep]
+        types = [types[i] for i in keep]
+    info = mne.create_info(names, run.sfreq, types)
+    raw = mne.io.RawArray(data.astype(np.float64) * 1e-6, info, verbose=False)
+    markers = run.markers if markers is None else markers
+    raw.set_annotations(
+        mne.Annotations(
+            [m[2] / run.sfreq for m in markers],
+            0.0,
+            [f"{m[0]}/{m[1]}" for m in markers],
+        )
+    )
+    return raw
+
+
+@pytest.fixture(scope="module")
+def both():
+    """A run with gradient and pulse artifacts (and its clean truth)."""
+    return _simulate()
+
+
+@pytest.fixture(scope="module")
+def corrected(both):
+    return correct_artifacts(
+        _raw(both), "gradient+pulse", n_slices=16, run_label="sub-01 run-1"
+    )
+
+
+def _band_r(run, out, rows):
+    """Median per-channel 1-40 Hz correlation of ``out`` (250 Hz) with the truth."""
+    truth = signal.resample_poly(run.clean_eeg.astype(np.float64), 1, 10, axis=-1)
+    got = out.get_data() * 1e6
+    truth = truth[:, : got.shape[1]]
+    sos = signal.butter(4, [1, 40], btype="band", fs=250, output="sos")
+    first = run.truth["volume_onset_samples"][0] // 10
+    stop = run.truth["volume_onset_samples"][-1] // 10 + 250
+    a = signal.sosfiltfilt(sos, got)[:, first:stop]
+    b = signal.sosfiltfilt(sos, truth)[:, first:stop]
+    return np.median([np.corrcoef(a[i], b[i])[0, 1] for i in rows])
+
+
+def test_fractional_shift_matches_a_delayed_sinusoid():
+    n = np.arange(200, dtype=np.float64)
+    shifts = np.array([-0.5, -0.2, 0.0, 0.37, 0.5])
+    # 0.2 of the sampling rate (1 kHz at 5 kHz): 0.4 %; 0.01 (50 Hz): 0.06 %
+    for freq, tol in ((0.2, 4e-3), (0.01, 6e-4)):
+        rows = np.sin(2 * np.pi * freq * n)[None].repeat(shifts.size, 0)
+        out = shift_rows(rows.astype(np.float32), fractional_kernels(shifts), 150)
+        t = np.arange(150)[None] + 7 + shifts[:, None]
+        np.testing.assert_allclose(out, np.sin(2 * np.pi * freq * t), atol=tol)
+
+
+def test_artifact_epochs_from_slice_markers_volumes_or_slice_count(both):
+    raw = _raw(both)
+    vol = find_artifact_epochs(raw, slice_marker=None)
+    assert vol.kind == "volume" and len(vol) == N_VOLUMES
+    assert vol.tr == pytest.approx(1.0) and vol.volume_marker == "Response/R128"
+    sl = find_artifact_epochs(raw, n_slices=16)
+    assert sl.kind == "slice" and len(sl) == 16 * N_VOLUMES
+    np.testing.assert_allclose(np.diff(sl.onsets[:16]), 2500 / 16)
+    marked = _simulate(slice_markers=True, pulse_artifact=0.0)
+    ep = find_artifact_epochs(_raw(marked))
+    assert ep.kind == "slice" and ep.slice_marker == "Scanner/s" and ep.n_slices == 16
+
+
+def test_gradient_and_pulse_correction_recovers_the_clean_eeg(both, corrected):
+    raw = _raw(both)
+    before = hashlib.sha256(raw.get_data().tobytes()).hexdigest()
+    eeg_rows = [i for i, t in enumerate(both.ch_types) if t == "EEG"]
+    assert _band_r(both, _raw(both), eeg_rows) < 0.3  # raw: artifact dominates
+    assert corrected.info["sfreq"] == 250.0
+    assert corrected.ch_names == raw.ch_names
+    assert _band_r(both, corrected, eeg_rows) > 0.9
+    prov = correction_provenance(corrected)
+    assert prov["gradient"]["epochs"] == "slice" and prov["gradient"]["n_slices"] == 16
+    assert prov["pulse"]["ecg_channel"] == "ECG" and prov["pulse"]["n_beats"] > 30
+    # markers kept (same count of volume triggers), pulse markers added
+    desc = list(corrected.annotations.description)
+    assert desc.count("Response/R128") == N_VOLUMES
+    assert desc.count("Pulse Artifact/R") == prov["pulse"]["n_beats"]
+    # the input is never modified
+    assert hashlib.sha256(raw.get_data().tobytes()).hexdigest() == before
+
+
+def test_gradient_only_correction_leaves_the_pulse_artifact(both, corrected):
+    out = correct_gradient(_raw(both), n_slices=16, obs_components=3)
+    assert "pulse" not in correction_provenance(out)
+    assert detect_pulse_artifact(out).detected
+    assert not detect_pulse_artifact(corrected).detected
+    assert not detect_gradient_artifact(out, tr=1.0).detected
+
+
+def test_array_level_gradient_correction_on_volume_epochs():
+    run = _simulate(pulse_artifact=0.0)
+    onsets = np.asarray(run.truth["volume_onset_samples"], dtype=float)
+    data = run.eeg.copy()
+    out, info = remove_gradient_artifact(data, run.sfreq, onsets, window=11)
+    np.testing.assert_array_equal(data, run.eeg)  # not modified
+    assert out.shape == (data.shape[0], int(np.ceil(data.shape[1] / 10)))
+    assert out.dtype == np.float32 and info["epochs_per_volume"] == 1
+    truth = signal.resample_poly(run.clean_eeg.astype(np.float64), 1, 10, axis=-1)
+    sl = slice(int(onsets[0] // 10), int(onsets[-1] // 10))
+    err = np.std(out[:7, sl] - truth[:7, sl]) / np.std(truth[:7, sl])
+    raw_err = np.std(run.eeg[:7, :] - run.clean_eeg[:7, :]) / np.std(run.clean_eeg)
+    assert err < 0.5 < raw_err  # the artifact is reduced a lot
+    with pytest.raises(ValueError, match="too few"):
+        remove_gradient_artifact(data, run.sfreq, onsets[:10], window=21)
+    with pytest.raises(ValueError, match="irregular"):
+        bad = onsets.copy()
+        bad[5] = bad[4] + 3
+        remove_gradient_artifact(data, run.sfreq, bad, window=5)
+
+
+def test_clear_errors_name_the_run(both):
+    run = both
+    no_trig = [m for m in run.markers if m[1] != "R128"]
+    with pytest.raises(AlignmentError, match="sub-02.*no volume markers"):
+        correct_gradient(_raw(run, markers=no_trig), run_label="sub-02")
+    # a volume trigger missing in the middle
+    trig = [i for i, m in enumerate(run.markers) if m[1] == "R128"]
+    gap = [m for i, m in enumerate(run.markers) if i != trig[20]]
+    with pytest.raises(AlignmentError, match="sub-02.*spacing"):
+        correct_gradient(_raw(run, markers=gap), tr=1.0, run_label="sub-02")
+    with pytest.raises(DataError, match="sub-02.*too few"):
+        correct_gradient(_raw(run), window=60, run_label="sub-02")
+    with pytest.raises(DataError, match="sub-02.*ECG channel"):
+        correct_artifacts(_raw(run, drop_ecg=True), run_label="sub-02")
+    with pytest.raises(DataError, match="ECG channel"):
+        correct_pulse(_raw(run, drop_ecg=True))
+    with pytest.raises(ValueError, match="artifact correction"):
+        correct_artifacts(_raw(run), "pulse")
+
+
+def test_corrected_or_clean_recordings_are_not_corrected_twice(both, corrected):
+    again = correct_artifacts(corrected, "gradient+pulse", run_label="x")
+    np.testing.assert_array_equal(again.get_data(), corrected.get_data())
+    # no provenance, but clean: detection says so and nothing happens
+    clean = _raw(both, data=both.clean_eeg)
+    out = correct_gradient(clean)
+    assert out.info["sfreq"] == clean.info["sfreq"]
+    np.testing.assert_array_equal(out.get_data(), clean.get_data())
+    assert correction_provenance(out) == {}
+    forced = correct_gradient(clean, force=True)
+    assert forced.info["sfreq"] == 250.0
+
+
+def test_r_peaks_and_pulse_subtraction():
+    run = _simulate(gradient_artifact=0.0, sfreq=250.0)
+    ecg = run.ch_types.index("ECG")
+    truth = np.asarray(run.truth["artifacts"]["heartbeat_samples"])
+    peaks = find_r_peaks(run.eeg[ecg], run.sfreq)
+    assert peaks.size == truth.size
+    assert np.abs(peaks - truth).max() <= 1
+    rows = [i for i, t in enumerate(run.ch_types) if t == "EEG"]
+    for method, gain in (("average", 0.6), ("obs", 0.8)):
+        out = remove_pulse_artifact(run.eeg, run.sfreq, peaks, rows=rows, method=method)
+        before = np.std(run.eeg[rows] - run.clean_eeg[rows])
+        after = np.std(out[rows] - run.clean_eeg[rows])
+        assert after < gain * before
+        np.testing.assert_array_equal(out[ecg], run.eeg[ecg])
+    with pytest.raises(ValueError, match="too few"):
+        remove_pulse_artifact(run.eeg, run.sfreq, peaks[:5], window=21)
+    assert find_r_peaks(np.zeros(100), 250.0).size == 0
+
+
+def test_detection_measures_locked_power(both):
+    sf = both.sfreq
+    starts = np.asarray(both.truth["volume_onset_samples"])
+    raw_db = gradient_harmonic_power(both.eeg, sf, 1.0, starts=starts)
+    clean_db = gradient_harmonic_power(both.clean_eeg, sf, 1.0, starts=starts)
+    assert np.all(raw_db > 12) and np.all(np.abs(clean_db) < 3)
+    assert np.isnan(gradient_harmonic_power(both.eeg[:, :100], sf, 1.0)).all()
+    found = detect_gradient_artifact(_raw(both), tr=1.0)
+    assert found.detected and "harmonics" in found.summary()
+    clean = _raw(both, data=both.clean_eeg)
+    assert not detect_gradient_artifact(clean, tr=1.0).detected
+    assert not detect_pulse_artifact(clean).detected
+    assert detect_pulse_artifact(_raw(both, drop_ecg=True)).detected is None
+
+
+def test_check_in_scanner_eeg_refuses_raw_eeg_unless_told(both):
+    raw = _raw(both)
+    with pytest.raises(
+        DataError, match=r"sub-03_task-rest.*gradient artifact.*eeg_correction"
+    ):
+        check_in_scanner_eeg(raw, tr=1.0, run_label="sub-03_task-rest")
+    assert check_in_scanner_eeg(raw, tr=1.0, correction="none") is raw
+    clean = _raw(both, data=both.clean_eeg)
+    assert check_in_scanner_eeg(clean, tr=1.0) is clean
+    out = check_in_scanner_eeg(raw, tr=1.0, correction="gradient", n_slices=16)
+    assert out.info["sfreq"] == 250.0 and "gradient" in correction_provenance(out)
+    assert check_in_scanner_eeg(out, tr=1.0) is out  # provenance: not checked again
+    with pytest.raises(ValueError, match="artifact correction"):
+        check_in_scanner_eeg(raw, tr=1.0, correction="yes")
