@@ -239,3 +239,42 @@ def test_check_in_scanner_eeg_refuses_raw_eeg_unless_told(both):
     assert check_in_scanner_eeg(out, tr=1.0) is out  # provenance: not checked again
     with pytest.raises(ValueError, match="artifact correction"):
         check_in_scanner_eeg(raw, tr=1.0, correction="yes")
+
+
+@pytest.fixture(scope="module")
+def inscanner_bids(tmp_path_factory):
+    """A tiny raw in-scanner BIDS dataset (gradient + pulse artifacts)."""
+    from eeg2fmri.simulate import simulate_dataset
+
+    return simulate_dataset(
+        tmp_path_factory.mktemp("inscanner") / "bids",
+        preset="inscanner",
+        n_subjects=1,
+        n_volumes=30,
+        n_channels=6,
+        sfreq=2000.0,
+        tr=1.0,
+        bold_shape=(8, 6, 6),
+        random_state=2,
+    )
+
+
+def test_features_refuse_raw_in_scanner_eeg_unless_corrected(inscanner_bids, tmp_path):
+    from eeg2fmri.features import FeatureParams, build_dataset
+
+    params = FeatureParams(n_context=2, discard_volumes=0, n_freqs=20)
+    with pytest.raises(DataError, match=r"sub-01_task-rest.*gradient artifact"):
+        build_dataset(inscanner_bids, params)
+    trusted = build_dataset(inscanner_bids, params, eeg_correction="none")
+    fixed = build_dataset(
+        inscanner_bids, params, eeg_correction="gradient", work_dir=tmp_path
+    )
+    assert fixed.X.shape == trusted.X.shape
+    # the corrected spectra differ from the raw ones (the artifact dominated them)
+    assert not np.allclose(np.asarray(fixed.X[:]), np.asarray(trusted.X[:]))
+    runs = list((tmp_path / "features").iterdir())
+    assert len(runs) == 1
+    again = build_dataset(
+        inscanner_bids, params, eeg_correction="gradient", work_dir=tmp_path
+    )
+    np.testing.assert_array_equal(np.asarray(again.X[:]), np.asarray(fixed.X[:]))

@@ -452,7 +452,7 @@ def _eeg_files(eeg_path):
     return files
 
 
-def _cache_key(run, params, marker, target_shape, resample):
+def _cache_key(run, params, marker, target_shape, resample, eeg_correction="detect"):
     material = {
         "version": CACHE_VERSION,
         "eeg": [_file_identity(p) for p in _eeg_files(run.eeg_path)],
@@ -465,6 +465,8 @@ def _cache_key(run, params, marker, target_shape, resample):
         else [int(x) for x in target_shape],
         "resample": resample,
     }
+    if eeg_correction not in ("detect", "none"):  # same features either way
+        material["eeg_correction"] = eeg_correction
     text = json.dumps(material, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -532,8 +534,18 @@ def _eeg_array(raw):
     return raw.get_data()
 
 
-def _compute_run(run, params, marker, target_shape, resample):
+def _n_slices(run):
+    """Acquisitions per TR from the BOLD sidecar's SliceTiming, or None."""
+    timing = (getattr(run, "bold_metadata", None) or {}).get("SliceTiming")
+    try:
+        return len({round(float(t), 6) for t in timing}) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def _compute_run(run, params, marker, target_shape, resample, eeg_correction="detect"):
     from .. import bids
+    from ..artifacts import check_in_scanner_eeg
 
     raw = bids.load_eeg(run.eeg_path)
     bold = bids.load_bold(run.bold_path, tr=run.tr)
@@ -541,6 +553,19 @@ def _compute_run(run, params, marker, target_shape, resample):
     found = bids.find_volume_onsets(
         raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
     )
+    checked = check_in_scanner_eeg(
+        raw,
+        tr=run.tr,
+        correction=eeg_correction,
+        onsets=found.onsets,
+        n_slices=_n_slices(run),
+        run_label=run.label,
+    )
+    if checked is not raw:  # corrected: new sampling rate, same markers
+        raw = checked
+        found = bids.find_volume_onsets(
+            raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
+        )
     onsets = np.asarray(found.onsets, dtype=np.float64)
     if onsets.size < n_volumes:
         raise AlignmentError(
@@ -608,7 +633,14 @@ def _save_cache(rf, cache_dir, key):
 
 
 def load_run_features(
-    run, params=None, *, marker="auto", target_shape=None, resample=None, work_dir=None
+    run,
+    params=None,
+    *,
+    marker="auto",
+    target_shape=None,
+    resample=None,
+    work_dir=None,
+    eeg_correction="detect",
 ):
     """Features of one paired run, from the work-dir cache when it is up to date.
 
@@ -627,7 +659,13 @@ def load_run_features(
         Cache folder; ``<work_dir>/features/<run label>_<key>/`` holds
         ``spectra.npy``, ``volumes.npy`` and ``meta.json``. The key hashes the input
         files' paths, sizes and modification times, the TR, ``params``, ``marker``
-        and the target grid.
+        and the target grid (and ``eeg_correction`` when it corrects).
+    eeg_correction : {"detect", "none", "gradient", "gradient+pulse"}
+        What to do with EEG recorded in the scanner (see
+        :func:`eeg2fmri.artifacts.check_in_scanner_eeg`): ``"detect"`` (default)
+        refuses EEG that carries the gradient artifact with a
+        :class:`~eeg2fmri.exceptions.DataError`; ``"none"`` trusts the data;
+        the others correct it first (slice count from the BOLD ``SliceTiming``).
 
     Returns
     -------
@@ -635,13 +673,13 @@ def load_run_features(
     """
     params = FeatureParams() if params is None else params
     if work_dir is None:
-        return _compute_run(run, params, marker, target_shape, resample)
-    key = _cache_key(run, params, marker, target_shape, resample)
+        return _compute_run(run, params, marker, target_shape, resample, eeg_correction)
+    key = _cache_key(run, params, marker, target_shape, resample, eeg_correction)
     cache_dir = Path(work_dir) / "features" / f"{run.label}_{key[:16]}"
     cached = _load_cached(cache_dir, key, run)
     if cached is not None:
         return cached
-    rf = _compute_run(run, params, marker, target_shape, resample)
+    rf = _compute_run(run, params, marker, target_shape, resample, eeg_correction)
     _save_cache(rf, cache_dir, key)
     logger.info("%s: features cached in %s", run.label, cache_dir)
     return rf
@@ -676,6 +714,7 @@ def build_dataset(
     resample=None,
     bold_scaling=None,
     work_dir=None,
+    eeg_correction="detect",
     **find_kwargs,
 ):
     """Gather the (EEG context, BOLD volume) pairs of a dataset.
@@ -698,6 +737,9 @@ def build_dataset(
         per-volume min-max to [0, 1] (official), "run" = min-max over the run.
     work_dir : str or Path, optional
         Cache folder for per-run spectra and volumes (memory-mapped on reuse).
+    eeg_correction : {"detect", "none", "gradient", "gradient+pulse"}
+        In-scanner EEG: refuse raw data (default), trust it, or correct it (see
+        :func:`load_run_features`).
     **find_kwargs
         ``participant_label``, ``session_label``, ``task``, ``eeg_derivatives``,
         ``bold_derivatives``, ``bids_filters`` of ``find_paired_runs``.
@@ -715,6 +757,9 @@ def build_dataset(
         No paired run.
     AlignmentError
         A run has no complete pair (EEG too short, onsets missing).
+    DataError
+        With ``eeg_correction="detect"``: a run's EEG carries the MR gradient
+        artifact (the message names the run and the fix).
     """
     params = FeatureParams() if params is None else params
     if not isinstance(params, FeatureParams):
@@ -745,6 +790,7 @@ def build_dataset(
             target_shape=target_shape,
             resample=resample,
             work_dir=work_dir,
+            eeg_correction=eeg_correction,
         )
         for run in runs
     ]
