@@ -199,7 +199,7 @@ def test_r_peaks_and_pulse_subtraction():
     assert peaks.size == truth.size
     assert np.abs(peaks - truth).max() <= 1
     rows = [i for i, t in enumerate(run.ch_types) if t == "EEG"]
-    for method, gain in (("average", 0.6), ("obs", 0.8)):
+    for method, gain in (("average", 0.6), ("spatial", 0.3), ("obs", 0.8)):
         out = remove_pulse_artifact(run.eeg, run.sfreq, peaks, rows=rows, method=method)
         before = np.std(run.eeg[rows] - run.clean_eeg[rows])
         after = np.std(out[rows] - run.clean_eeg[rows])
@@ -278,3 +278,41 @@ def test_features_refuse_raw_in_scanner_eeg_unless_corrected(inscanner_bids, tmp
         inscanner_bids, params, eeg_correction="gradient", work_dir=tmp_path
     )
     np.testing.assert_array_equal(np.asarray(again.X[:]), np.asarray(fixed.X[:]))
+
+
+def test_bids_app_refuses_raw_in_scanner_eeg(inscanner_bids, tmp_path, capsys):
+    from bids_app.run import main
+
+    argv = [
+        str(inscanner_bids),
+        str(tmp_path / "out"),
+        "participant",
+        "-w",
+        str(tmp_path / "work"),
+        "--skip-bids-validation",
+        "--n-context",
+        "2",
+        "--discard-volumes",
+        "0",
+        "--epochs",
+        "1",
+    ]
+    assert main(argv) == 65
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("eeg2fmri: error:"))
+    assert "sub-01_task-rest" in line and "gradient artifact" in line
+    assert "--eeg-correction" in line
+
+
+def test_bids_app_option_choices_match_the_library():
+    from bids_app.config import EEG_CORRECTIONS, Config, UsageError
+    from bids_app.parser import build_parser
+    from eeg2fmri.artifacts import ARTIFACT_CORRECTIONS
+
+    assert EEG_CORRECTIONS == ARTIFACT_CORRECTIONS
+    args = build_parser().parse_args(
+        ["b", "o", "participant", "--eeg-correction", "gradient+pulse"]
+    )
+    assert args.eeg_correction == "gradient+pulse"
+    with pytest.raises(UsageError, match="eeg_correction"):
+        Config(eeg_correction="pulse")

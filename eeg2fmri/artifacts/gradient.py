@@ -127,6 +127,23 @@ def _obs_fit(residual, n_components, highpass_bins):
     spec[..., :highpass_bins] = 0
     high = np.fft.irfft(spec, residual.shape[-1], axis=-1)
     fit = np.empty_like(residual, dtype=np.float32)
+    with _one_blas_thread():
+        _obs_channels(high, residual, fit, n_components)
+    return fit
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread (small products; threads only contend)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _obs_channels(high, residual, fit, n_components):
     n, length = high.shape[1:]
     for c in range(high.shape[0]):
         if n < length:  # few long epochs (volumes): eigen-decompose the Gram matrix
@@ -139,7 +156,6 @@ def _obs_fit(residual, n_components, highpass_bins):
             scores = high[c] @ vecs[:, -n_components:]  # (n, k)
         shapes, *_ = np.linalg.lstsq(scores, residual[c], rcond=None)  # (k, L)
         fit[c] = scores @ shapes
-    return fit
 
 
 def remove_gradient_artifact(

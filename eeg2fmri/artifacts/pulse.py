@@ -4,12 +4,13 @@
   (Pan-Tompkins), peaks above 30 % of the 99th percentile at least ``min_rr`` apart,
   each refined to the extremum of the band-passed ECG (its polarity found from the
   data: in the scanner the R wave is often inverted).
-- :func:`remove_pulse_artifact`: heartbeat epochs from ``0.3 RR`` before to ``1.0 RR``
+- :func:`remove_pulse_artifact`: heartbeat epochs from ``0.15 RR`` before to ``1.0 RR``
   after each R peak (``RR`` = median interval). Each epoch's template is the mean of
-  the ``window`` nearest beats (itself excluded); with ``method="obs"`` the
-  principal components of the residual epochs (the optimal basis set of Niazy et
-  al. 2005) are fitted to each epoch and added. Each sample is corrected by the
-  epoch of the last R peak at most ``0.3 RR`` after it.
+  the ``window`` nearest beats (itself excluded); ``method="spatial"`` adds the fit
+  of the mean artifact's leading spatio-temporal patterns to each beat,
+  ``method="obs"`` the principal components of each channel's residual epochs (the
+  optimal basis set of Niazy et al. 2005). Each sample is corrected by the epoch of
+  the last R peak at most ``0.15 RR`` after it.
 """
 
 import numpy as np
@@ -26,7 +27,7 @@ __all__ = [
     "PULSE_METHODS",
 ]
 
-PULSE_METHODS = ("obs", "average")
+PULSE_METHODS = ("average", "spatial", "obs")
 
 
 def find_r_peaks(ecg, sfreq, *, min_rr=0.33):
@@ -87,13 +88,19 @@ def remove_pulse_artifact(
         R-peak samples.
     rows : sequence of int, optional
         Channels to correct (default: all).
-    method : {"average", "obs"}, default="average"
-        Moving average template only, or plus the optimal basis set (principal
-        components) of the residual epochs. On the ``inscanner`` simulation the
-        average is better (median 1-40 Hz r 0.96 vs 0.88 on 40 volumes): with
-        artifacts that vary little between beats the components fit EEG.
+    method : {"average", "spatial", "obs"}, default="average"
+        ``"average"``: the moving average template of each channel.
+        ``"spatial"``: the ``n_components`` leading spatio-temporal patterns
+        (channels x time, SVD) of the mean artifact over all beats, fitted to each
+        beat over all channels at once (the template holds almost no EEG, which
+        spreads over many patterns); it assumes an artifact of few sources whose
+        shapes do not change (only their amplitudes). ``"obs"``: the moving
+        average plus, per channel, the principal components of the residual
+        epochs (Niazy et al. 2005); when the artifact varies little between beats
+        these components fit EEG. Measured on the ``inscanner`` simulation
+        (``benchmarks/bench_artifacts.py``).
     n_components : int, default=3
-        Principal components of the optimal basis set.
+        Patterns or principal components.
     window : int, default=21
         Beats averaged into each template (the beat itself excluded).
 
@@ -119,7 +126,7 @@ def remove_pulse_artifact(
     rows = np.arange(out.shape[0]) if rows is None else np.asarray(rows, dtype=int)
     n_samples = out.shape[1]
     rr = float(np.median(np.diff(peaks)))
-    pre = int(round(0.3 * rr))
+    pre = int(round(0.15 * rr))
     length = pre + int(round(1.0 * rr))
     starts = peaks - pre
     idx = np.clip(starts[:, None] + np.arange(length)[None], 0, n_samples - 1)
@@ -135,18 +142,31 @@ def remove_pulse_artifact(
     n = peaks.size
     lo = np.clip(np.arange(n) - half, 0, n - window - 1)
     hi = lo + window + 1
-    for r in rows:
-        epochs = out[r][idx].astype(np.float64)  # (n_beats, length)
-        csum = np.zeros((n + 1, length))
-        np.cumsum(epochs, axis=0, out=csum[1:])
-        template = (csum[hi] - csum[lo] - epochs) / window
+    epochs = out[rows][:, idx].astype(np.float64)  # (C, n_beats, length)
+    if method == "spatial":
+        # leading spatio-temporal patterns (channels x time) of the mean artifact
+        # over all beats, fitted to each beat over all channels at once
+        u, _, vt = np.linalg.svd(epochs.mean(1), full_matrices=False)
+        k = max(1, min(int(n_components), u.shape[1]))
+        u, vt = u[:, :k], vt[:k]
+        beta = np.einsum("cnl,cj,jl->nj", epochs, u, vt, optimize=True)
+        template = np.einsum("nj,cj,jl->cnl", beta, u, vt, optimize=True)
+        del epochs
+    else:
+        csum = np.zeros((rows.size, n + 1, length))
+        np.cumsum(epochs, axis=1, out=csum[:, 1:])
+        template = (csum[:, hi] - csum[:, lo] - epochs) / window
+        del csum
         if method == "obs" and n_components > 0:
-            resid = epochs - template
-            resid -= resid.mean(1, keepdims=True)
-            _, vecs = np.linalg.eigh(resid.T @ resid)
-            basis = vecs[:, -int(n_components) :]
-            template += (resid @ basis) @ basis.T
-        out[r, pos] -= template[ep, jj].astype(np.float32)
+            for c in range(rows.size):
+                r = epochs[c] - template[c]
+                r -= r.mean(1, keepdims=True)
+                _, vecs = np.linalg.eigh(r.T @ r)
+                basis = vecs[:, -int(n_components) :]
+                template[c] += (r @ basis) @ basis.T
+        del epochs
+    for i, r in enumerate(rows):
+        out[r, pos] -= template[i, ep, jj].astype(np.float32)
     return out
 
 
@@ -267,15 +287,17 @@ def correct_pulse(
             peaks / sfreq + out.first_time, 0.0, ["Pulse Artifact/R"] * peaks.size
         )
     provenance["pulse"] = {
-        "method": "moving average + optimal basis set"
-        if method == "obs"
-        else "moving average",
+        "method": {
+            "average": "moving average",
+            "spatial": "spatio-temporal patterns of the mean artifact",
+            "obs": "moving average + optimal basis set",
+        }[method],
         "ecg_channel": ecg,
         "n_beats": int(peaks.size),
         "mean_heart_rate_bpm": round(60.0 * sfreq / float(np.median(np.diff(peaks))), 2)
         if peaks.size > 1
         else None,
-        "n_components": int(n_components) if method == "obs" else 0,
+        "n_components": int(n_components) if method != "average" else 0,
         "window": int(window),
     }
     _with_provenance(out, provenance)
