@@ -231,6 +231,7 @@ def build_pairs(config, runs, params, target_shape=None):
         marker=config.volume_marker,
         target_shape=target_shape,
         work_dir=config.work_dir / "cache",
+        eeg_correction=config.eeg_correction,
     )
 
 
