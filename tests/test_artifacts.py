@@ -1,6 +1,7 @@
 """Tests of eeg2fmri.artifacts: gradient and pulse artifact correction and detection."""
 
 import hashlib
+import json
 
 import mne
 import numpy as np
@@ -278,6 +279,30 @@ def test_features_refuse_raw_in_scanner_eeg_unless_corrected(inscanner_bids, tmp
         inscanner_bids, params, eeg_correction="gradient", work_dir=tmp_path
     )
     np.testing.assert_array_equal(np.asarray(again.X[:]), np.asarray(fixed.X[:]))
+    # the corrected EEG is a BIDS derivative in the work dir, reused
+    root = tmp_path / "eeg_corrected"
+    vhdr = root / "sub-01/eeg/sub-01_task-rest_desc-gradient_eeg.vhdr"
+    side = json.loads(vhdr.with_suffix(".json").read_text())
+    assert side["SamplingFrequency"] == 250.0
+    assert side["SoftwareFilters"]["gradient"]["n_slices"] == 8
+    assert side["Sources"][0].endswith("sub-01_task-rest_eeg.vhdr")
+    desc = json.loads((root / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative"
+    stamp = vhdr.with_suffix(".eeg").stat().st_mtime_ns
+    other = build_dataset(
+        inscanner_bids,
+        FeatureParams(n_context=2, discard_volumes=0, n_freqs=10),
+        eeg_correction="gradient",
+        work_dir=tmp_path,
+    )
+    assert other.X.shape[-1] == 10
+    assert vhdr.with_suffix(".eeg").stat().st_mtime_ns == stamp
+    np.testing.assert_allclose(
+        np.asarray(other.X[:]), np.asarray(fixed.X[:])[..., :10], rtol=1e-4, atol=1e-4
+    )
+    read = mne.io.read_raw_brainvision(vhdr, verbose="error")
+    assert read.info["sfreq"] == 250.0
+    assert list(read.annotations.description).count("Response/R128") == 30
 
 
 def test_bids_app_refuses_raw_in_scanner_eeg(inscanner_bids, tmp_path, capsys):

@@ -12,8 +12,12 @@
 - :func:`detect_gradient_artifact` / :func:`detect_pulse_artifact`: is there an
   artifact left? (power on the 1/TR harmonics, heartbeat-locked power).
 - :func:`check_in_scanner_eeg`: what the feature extraction runs on every EEG run.
+- :func:`write_corrected_eeg` / :func:`cached_correction`: corrected EEG as BIDS
+  derivatives (BrainVision, ``desc-gradient``/``desc-gradientpulse``, provenance in
+  the sidecar), reused as a cache.
 """
 
+from .derivatives import cached_correction, corrected_eeg_path, write_corrected_eeg
 from .detect import (
     GRADIENT_THRESHOLD_DB,
     PULSE_THRESHOLD_DB,
@@ -41,7 +45,9 @@ __all__ = [
     "PULSE_METHODS",
     "PULSE_THRESHOLD_DB",
     "PulseDetection",
+    "cached_correction",
     "check_in_scanner_eeg",
+    "corrected_eeg_path",
     "correct_artifacts",
     "correct_gradient",
     "correct_pulse",
@@ -54,4 +60,5 @@ __all__ = [
     "pulse_locked_power",
     "remove_gradient_artifact",
     "remove_pulse_artifact",
+    "write_corrected_eeg",
 ]

@@ -543,9 +543,12 @@ def _n_slices(run):
         return None
 
 
-def _compute_run(run, params, marker, target_shape, resample, eeg_correction="detect"):
+def _compute_run(
+    run, params, marker, target_shape, resample, eeg_correction="detect", work_dir=None
+):
     from .. import bids
     from ..artifacts import check_in_scanner_eeg
+    from ..artifacts.derivatives import cached_correction
 
     raw = bids.load_eeg(run.eeg_path)
     bold = bids.load_bold(run.bold_path, tr=run.tr)
@@ -553,14 +556,28 @@ def _compute_run(run, params, marker, target_shape, resample, eeg_correction="de
     found = bids.find_volume_onsets(
         raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
     )
-    checked = check_in_scanner_eeg(
-        raw,
-        tr=run.tr,
-        correction=eeg_correction,
-        onsets=found.onsets,
-        n_slices=_n_slices(run),
-        run_label=run.label,
-    )
+    n_slices = _n_slices(run)
+
+    def check(raw=raw):
+        return check_in_scanner_eeg(
+            raw,
+            tr=run.tr,
+            correction=eeg_correction,
+            onsets=found.onsets,
+            n_slices=n_slices,
+            run_label=run.label,
+        )
+
+    if work_dir is not None and eeg_correction in ("gradient", "gradient+pulse"):
+        checked = cached_correction(
+            run.eeg_path,
+            Path(work_dir) / "eeg_corrected",
+            eeg_correction,
+            check,
+            options={"n_slices": n_slices, "tr": float(run.tr)},
+        )
+    else:
+        checked = check()
     if checked is not raw:  # corrected: new sampling rate, same markers
         raw = checked
         found = bids.find_volume_onsets(
@@ -665,7 +682,10 @@ def load_run_features(
         :func:`eeg2fmri.artifacts.check_in_scanner_eeg`): ``"detect"`` (default)
         refuses EEG that carries the gradient artifact with a
         :class:`~eeg2fmri.exceptions.DataError`; ``"none"`` trusts the data;
-        the others correct it first (slice count from the BOLD ``SliceTiming``).
+        the others correct it first (slice count from the BOLD ``SliceTiming``);
+        with ``work_dir``, the corrected EEG is written (and reused) as BIDS
+        derivatives in ``<work_dir>/eeg_corrected``
+        (:mod:`eeg2fmri.artifacts.derivatives`).
 
     Returns
     -------
@@ -679,7 +699,9 @@ def load_run_features(
     cached = _load_cached(cache_dir, key, run)
     if cached is not None:
         return cached
-    rf = _compute_run(run, params, marker, target_shape, resample, eeg_correction)
+    rf = _compute_run(
+        run, params, marker, target_shape, resample, eeg_correction, work_dir
+    )
     _save_cache(rf, cache_dir, key)
     logger.info("%s: features cached in %s", run.label, cache_dir)
     return rf
