@@ -341,3 +341,26 @@ def test_bids_app_option_choices_match_the_library():
     assert args.eeg_correction == "gradient+pulse"
     with pytest.raises(UsageError, match="eeg_correction"):
         Config(eeg_correction="pulse")
+
+
+def test_obs_leaves_eeg_alone_where_there_is_no_artifact(both, monkeypatch):
+    from eeg2fmri.artifacts import gradient
+
+    onsets = np.asarray(both.truth["volume_onset_samples"], dtype=float)
+    onsets = (onsets[:, None] + np.arange(16)[None] * 2500 / 16).ravel()
+    clean = both.clean_eeg[:7]
+    want = signal.resample_poly(clean.astype(np.float64), 1, 10, axis=-1)
+    sos = signal.butter(4, [1, 40], btype="band", fs=250, output="sos")
+    sl = slice(int(onsets[0] // 10), int(onsets[-1] // 10))
+
+    def worst_r():
+        out, _ = remove_gradient_artifact(
+            clean, 2500.0, onsets, epochs_per_volume=16, obs_components=3
+        )
+        a = signal.sosfiltfilt(sos, out)[:, sl]
+        b = signal.sosfiltfilt(sos, want)[:, sl]
+        return min(np.corrcoef(x, y)[0, 1] for x, y in zip(a, b, strict=True))
+
+    assert worst_r() > 0.98
+    monkeypatch.setattr(gradient, "OBS_MIN_RATIO", 0.0)  # fit whatever is there
+    assert worst_r() < 0.98

@@ -121,14 +121,22 @@ def _obs_fit(residual, n_components, highpass_bins):
     The principal components are found on the residuals above the high-pass (where
     the artifact dominates the EEG); their scores are then regressed on the
     full-band residuals, which gives each component's full-band shape (EEG, not
-    correlated with the scores, averages out over the epochs).
+    correlated with the scores, averages out over the epochs). Components that do
+    not stand out (:data:`OBS_MIN_RATIO`) are not fitted.
     """
-    spec = np.fft.rfft(residual, axis=-1)
-    spec[..., :highpass_bins] = 0
-    high = np.fft.irfft(spec, residual.shape[-1], axis=-1)
+    length = residual.shape[-1]
+    t = np.linspace(-1, 1, length)
+    # a cubic per epoch first: the low-frequency EEG of a short epoch leaks into
+    # every Fourier bin of it (its edges do not meet), the cubic takes most of it
+    basis, _ = np.linalg.qr(np.stack([t**d for d in range(4)], axis=1))  # (L, 4)
     fit = np.empty_like(residual, dtype=np.float32)
     with _one_blas_thread():
-        _obs_channels(high, residual, fit, n_components)
+        for c in range(residual.shape[0]):
+            high = residual[c] - (residual[c] @ basis) @ basis.T
+            spec = np.fft.rfft(high, axis=-1)
+            spec[..., :highpass_bins] = 0
+            high = np.fft.irfft(spec, length, axis=-1)
+            fit[c] = _obs_channel(high, residual[c], n_components)
     return fit
 
 
@@ -143,19 +151,29 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _obs_channels(high, residual, fit, n_components):
-    n, length = high.shape[1:]
-    for c in range(high.shape[0]):
-        if n < length:  # few long epochs (volumes): eigen-decompose the Gram matrix
-            vals, vecs = np.linalg.eigh(high[c] @ high[c].T)
-            scores = vecs[:, -n_components:] * np.sqrt(
-                np.maximum(vals[-n_components:], 0)
-            )
-        else:
-            _, vecs = np.linalg.eigh(high[c].T @ high[c])
-            scores = high[c] @ vecs[:, -n_components:]  # (n, k)
-        shapes, *_ = np.linalg.lstsq(scores, residual[c], rcond=None)  # (k, L)
-        fit[c] = scores @ shapes
+#: A residual component is fitted only when its variance exceeds this many times the
+#: mean variance per dimension: on a channel whose high-passed residual is EEG, the
+#: components would fit (and remove) EEG.
+OBS_MIN_RATIO = 10.0
+
+
+def _obs_channel(high, residual, n_components):
+    """Fit of one channel's residual epochs (n, L) on its leading components."""
+    n, length = high.shape
+    if n < length:  # few long epochs (volumes): eigen-decompose the Gram matrix
+        vals, vecs = np.linalg.eigh(high @ high.T)
+    else:
+        vals, vecs = np.linalg.eigh(high.T @ high)
+    mean = max(vals.sum(), 1e-300) / min(n, length)
+    k = int(np.sum(vals[-n_components:] > OBS_MIN_RATIO * mean))
+    if k == 0:
+        return 0.0
+    if n < length:
+        scores = vecs[:, -k:] * np.sqrt(np.maximum(vals[-k:], 0))
+    else:
+        scores = high @ vecs[:, -k:]  # (n, k)
+    shapes, *_ = np.linalg.lstsq(scores, residual, rcond=None)  # (k, L)
+    return scores @ shapes
 
 
 def remove_gradient_artifact(
