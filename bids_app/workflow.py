@@ -569,6 +569,14 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         sidecar={"Sources": [f"bids::{files['bold'].relpath.as_posix()}"],
                  "MeanR": r_summary["mean"], "NumberOfVoxels": r_summary["n_voxels"]},
     )
+    eeg_correction = None
+    if config.eeg_correction in ("gradient", "gradient+pulse"):
+        from eeg2fmri.artifacts.derivatives import read_correction_sidecar
+
+        eeg_correction = read_correction_sidecar(
+            config.work_dir / "cache" / "eeg_corrected", run.eeg_path,
+            config.eeg_correction,
+        )
     return RunResult(
         label=files["bold"].stem.replace("_desc-eeg2fmri", ""),
         measured=y,
@@ -582,6 +590,7 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         mask=mask,
         summary=summary,
         files={k: v.relpath.as_posix() for k, v in files.items()},
+        eeg_correction=eeg_correction,
     )
 
 

@@ -286,6 +286,9 @@ def test_features_refuse_raw_in_scanner_eeg_unless_corrected(inscanner_bids, tmp
     assert side["SamplingFrequency"] == 250.0
     assert side["SoftwareFilters"]["gradient"]["n_slices"] == 8
     assert side["Sources"][0].endswith("sub-01_task-rest_eeg.vhdr")
+    qc = side["eeg2fmri"]["qc"]
+    assert qc["gradient_excess_db"]["before"] > 6 > qc["gradient_excess_db"]["after"]
+    assert len(qc["frequencies"]) == len(qc["psd_before"]) == len(qc["psd_after"])
     desc = json.loads((root / "dataset_description.json").read_text())
     assert desc["DatasetType"] == "derivative"
     stamp = vhdr.with_suffix(".eeg").stat().st_mtime_ns
@@ -364,3 +367,49 @@ def test_obs_leaves_eeg_alone_where_there_is_no_artifact(both, monkeypatch):
     assert worst_r() > 0.98
     monkeypatch.setattr(gradient, "OBS_MIN_RATIO", 0.0)  # fit whatever is there
     assert worst_r() < 0.98
+
+
+def test_report_shows_the_eeg_correction(inscanner_bids, tmp_path):
+    import pandas as pd
+
+    from eeg2fmri.artifacts import correct_artifacts
+    from eeg2fmri.artifacts.qc import correction_qc
+    from eeg2fmri.bids import load_eeg
+    from eeg2fmri.reports import ParticipantReport, RunResult
+
+    raw = load_eeg(inscanner_bids / "sub-01/eeg/sub-01_task-rest_eeg.vhdr")
+    fixed = correct_artifacts(raw, "gradient", n_slices=8)
+    qc = correction_qc(raw, fixed, tr=1.0)
+    assert qc["gradient_excess_db"]["before"] > 6 > qc["gradient_excess_db"]["after"]
+    # the raw spectrum carries the slice harmonics (8, 16, 24 Hz), the corrected not
+    f = np.asarray(qc["frequencies"])
+    at = [int(np.argmin(np.abs(f - h))) for h in (8, 16, 24)]
+    assert np.all(
+        np.asarray(qc["psd_before"])[at] > 10 * np.asarray(qc["psd_after"])[at]
+    )
+    rng = np.random.default_rng(0)
+    vols = 1 + 0.01 * rng.random((6, 4, 8, 8)).astype(np.float32)
+    result = RunResult(
+        label="sub-01_task-rest",
+        measured=vols,
+        synthesized=vols[::-1].copy(),
+        baseline=None,
+        affine=np.diag([3.0, 3.0, 4.0, 1.0]),
+        tr=1.0,
+        volume_indices=np.arange(6),
+        metrics=pd.DataFrame({"ssim": np.linspace(0.5, 0.9, 6), "psnr": 20.0}),
+        r_map=rng.uniform(-0.5, 0.5, (4, 8, 8)),
+        mask=np.ones((4, 8, 8), dtype=bool),
+        summary={"ssim": 0.7, "psnr": 20.0, "temporal_r": 0.0},
+        eeg_correction={
+            "SoftwareFilters": correction_provenance(fixed),
+            "eeg2fmri": {"qc": qc},
+        },
+    )
+    report = ParticipantReport("01", tmp_path)
+    report.add_run(result)
+    html = report.save_as_html(tmp_path / "sub-01.html").read_text()
+    assert (
+        tmp_path / "sub-01/figures/sub-01_task-rest_desc-eegcorrection_psd.png"
+    ).is_file()
+    assert "EEG corrected for the scanner artifacts (gradient)" in html

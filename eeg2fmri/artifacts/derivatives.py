@@ -25,7 +25,12 @@ from .._utils.io import write_json_atomic
 from .._utils.logging import logger
 from .._version import __version__
 
-__all__ = ["corrected_eeg_path", "write_corrected_eeg", "cached_correction"]
+__all__ = [
+    "corrected_eeg_path",
+    "write_corrected_eeg",
+    "cached_correction",
+    "read_correction_sidecar",
+]
 
 
 def _desc(correction):
@@ -113,7 +118,9 @@ def _write_description(root):
     )
 
 
-def write_corrected_eeg(raw, path, *, source, provenance, identity=None, options=None):
+def write_corrected_eeg(
+    raw, path, *, source, provenance, identity=None, options=None, qc=None
+):
     """Write a corrected recording as BrainVision with its sidecar (atomically).
 
     Parameters
@@ -130,6 +137,8 @@ def write_corrected_eeg(raw, path, *, source, provenance, identity=None, options
         Identity of the raw files, for the cache.
     options : dict, optional
         Options of the correction, for the cache.
+    qc : dict, optional
+        :func:`~eeg2fmri.artifacts.qc.correction_qc` numbers and spectra.
 
     Returns
     -------
@@ -170,13 +179,16 @@ def write_corrected_eeg(raw, path, *, source, provenance, identity=None, options
                 "version": __version__,
                 "source_identity": identity,
                 "options": options,
+                "qc": qc,
             },
         },
     )
     return path
 
 
-def cached_correction(eeg_path, root, correction, correct, *, options=None):
+def cached_correction(
+    eeg_path, root, correction, correct, *, options=None, raw=None, tr=None, onsets=None
+):
     """The corrected recording of ``eeg_path``: read from ``root`` or made and written.
 
     Parameters
@@ -191,6 +203,12 @@ def cached_correction(eeg_path, root, correction, correct, *, options=None):
         ``correct() -> mne.io.BaseRaw``: the correction, called on a cache miss.
     options : dict, optional
         JSON-serialisable options; part of the cache identity.
+    raw : mne.io.BaseRaw, optional
+        The raw recording: with ``tr``, quality-control numbers and spectra
+        (:func:`~eeg2fmri.artifacts.qc.correction_qc`) go into the sidecar.
+    tr : float, optional
+    onsets : ndarray of shape (n_volumes,), optional
+        Volume onsets (s) for the quality control.
 
     Returns
     -------
@@ -217,8 +235,14 @@ def cached_correction(eeg_path, root, correction, correct, *, options=None):
                 return raw
         except (OSError, ValueError) as err:
             logger.warning("ignoring the corrected-EEG cache %s (%s)", path, err)
+    source_raw = raw
     raw = correct()
     if correction_provenance(raw):  # corrected (not returned as clean)
+        qc = None
+        if source_raw is not None and tr is not None:
+            from .qc import correction_qc
+
+            qc = correction_qc(source_raw, raw, tr=tr, onsets=onsets)
         _write_description(root)
         write_corrected_eeg(
             raw,
@@ -227,6 +251,22 @@ def cached_correction(eeg_path, root, correction, correct, *, options=None):
             provenance=correction_provenance(raw),
             identity=identity,
             options=options,
+            qc=qc,
         )
         logger.info("%s: corrected EEG written to %s", Path(eeg_path).name, path)
     return raw
+
+
+def read_correction_sidecar(root, eeg_path, correction):
+    """The sidecar of the corrected recording of ``eeg_path`` under ``root``, or None.
+
+    Returns
+    -------
+    sidecar : dict or None
+        With ``SoftwareFilters`` (the steps' parameters) and ``eeg2fmri.qc``.
+    """
+    path = corrected_eeg_path(root, eeg_path, correction).with_suffix(".json")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

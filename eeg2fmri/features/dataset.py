@@ -575,6 +575,9 @@ def _compute_run(
             eeg_correction,
             check,
             options={"n_slices": n_slices, "tr": float(run.tr)},
+            raw=raw,
+            tr=float(run.tr),
+            onsets=found.onsets,
         )
     else:
         checked = check()
