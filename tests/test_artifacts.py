@@ -413,3 +413,39 @@ def test_report_shows_the_eeg_correction(inscanner_bids, tmp_path):
         tmp_path / "sub-01/figures/sub-01_task-rest_desc-eegcorrection_psd.png"
     ).is_file()
     assert "EEG corrected for the scanner artifacts (gradient)" in html
+
+
+@pytest.mark.slow
+def test_bids_app_corrects_in_scanner_eeg_end_to_end(tmp_path):
+    from bids_app.run import main
+    from eeg2fmri.simulate import simulate_dataset
+
+    bids = simulate_dataset(
+        tmp_path / "bids",
+        preset="inscanner",
+        n_subjects=2,
+        n_volumes=30,
+        n_channels=6,
+        sfreq=2000.0,
+        bold_shape=(8, 16, 16),
+        random_state=4,
+    )
+    out, work = tmp_path / "out", tmp_path / "work"
+    argv = [str(bids), str(out), "participant", "--participant-label", "01",
+            "-w", str(work), "--skip-bids-validation",
+            "--eeg-correction", "gradient+pulse",
+            "--model-name", "spec2vol-tiny", "--epochs", "1", "--n-context", "4",
+            "--discard-volumes", "0", "--batch-size", "8", "--random-seed", "0",
+            "--omp-nthreads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    assert (out / "sub-01/func/sub-01_task-rest_desc-eeg2fmri_bold.nii.gz").is_file()
+    corrected = work / "cache" / "eeg_corrected"
+    for sub in ("01", "02"):  # the training participant's EEG was corrected too
+        side = (
+            corrected / f"sub-{sub}/eeg/sub-{sub}_task-rest_desc-gradientpulse_eeg.json"
+        )
+        meta = json.loads(side.read_text())
+        assert set(meta["SoftwareFilters"]) == {"gradient", "pulse"}
+        assert meta["SoftwareFilters"]["gradient"]["n_slices"] == 8
+    html = (out / "sub-01.html").read_text()
+    assert "EEG corrected for the scanner artifacts (gradient, pulse)" in html
