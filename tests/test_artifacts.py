@@ -226,6 +226,21 @@ def test_detection_measures_locked_power(both):
     assert detect_pulse_artifact(_raw(both, drop_ecg=True)).detected is None
 
 
+def test_erps_locked_to_the_volumes_are_not_a_gradient_artifact(both):
+    # a 20 µV evoked response 0.1-0.4 s after every volume trigger
+    sf = both.sfreq
+    starts = np.asarray(both.truth["volume_onset_samples"])
+    t = np.arange(int(0.6 * sf)) / sf
+    erp = 20 * np.exp(-0.5 * ((t - 0.25) / 0.06) ** 2) * np.sin(2 * np.pi * 4 * t)
+    eeg = both.clean_eeg.astype(np.float64)
+    for s in starts:
+        eeg[:7, s : s + t.size] += erp
+    assert np.all(np.abs(gradient_harmonic_power(eeg, sf, 1.0, starts=starts)) < 3)
+    low = gradient_harmonic_power(eeg, sf, 1.0, starts=starts, fmin=1.0)
+    assert np.median(low[:7]) > 6  # what the 30 Hz floor avoids
+    assert not detect_gradient_artifact(_raw(both, data=eeg), tr=1.0).detected
+
+
 def test_check_in_scanner_eeg_refuses_raw_eeg_unless_told(both):
     raw = _raw(both)
     with pytest.raises(

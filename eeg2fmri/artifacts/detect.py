@@ -39,7 +39,7 @@ PULSE_THRESHOLD_DB = 10.0
 
 
 def gradient_harmonic_power(
-    data, sfreq, period, *, starts=None, fmin=1.0, line_freqs=(50.0, 60.0)
+    data, sfreq, period, *, starts=None, fmin=30.0, line_freqs=(50.0, 60.0)
 ):
     """Excess power on the harmonics of ``1 / period``, per channel.
 
@@ -48,7 +48,9 @@ def gradient_harmonic_power(
     TR). The power of the mean epoch is compared with what averaging ``n`` epochs
     of EEG that is not locked to the scanner leaves, ``1 / n`` of their power. The
     bins of the power-line harmonics (locked to the TR when ``TR * line_freq`` is
-    an integer) and below ``fmin`` are left out.
+    an integer) and below ``fmin`` are left out: event-related potentials of
+    stimuli locked to the volumes are locked to the TR too, but have little power
+    above 30 Hz, where the gradient artifact has plenty.
 
     Parameters
     ----------
@@ -59,7 +61,7 @@ def gradient_harmonic_power(
     starts : ndarray of shape (n_epochs,) int, optional
         Epoch starts in samples (the volume triggers); default every period from
         sample 0.
-    fmin : float, default=1.0
+    fmin : float, default=30.0
         Lowest frequency (Hz) considered.
     line_freqs : tuple of float, default=(50.0, 60.0)
         Power-line frequencies whose harmonics are left out.
@@ -81,7 +83,7 @@ def gradient_harmonic_power(
     if starts.size < 4 or length < 8:
         return out
     freqs = np.fft.rfftfreq(length, 1.0 / sfreq)
-    keep = (freqs >= fmin) & (freqs <= 0.45 * sfreq)
+    keep = (freqs >= min(fmin, 0.2 * sfreq)) & (freqs <= 0.45 * sfreq)
     tol = 1.5 * sfreq / length
     for line in line_freqs:
         keep &= np.abs(freqs - line * np.round(freqs / line)) > tol
