@@ -158,12 +158,15 @@ def remove_pulse_artifact(
         template = (csum[:, hi] - csum[:, lo] - epochs) / window
         del csum
         if method == "obs" and n_components > 0:
-            for c in range(rows.size):
-                r = epochs[c] - template[c]
-                r -= r.mean(1, keepdims=True)
-                _, vecs = np.linalg.eigh(r.T @ r)
-                basis = vecs[:, -int(n_components) :]
-                template[c] += (r @ basis) @ basis.T
+            from .gradient import _one_blas_thread
+
+            with _one_blas_thread():  # small products: threads only contend
+                for c in range(rows.size):
+                    r = epochs[c] - template[c]
+                    r -= r.mean(1, keepdims=True)
+                    _, vecs = np.linalg.eigh(r.T @ r)
+                    basis = vecs[:, -int(n_components) :]
+                    template[c] += (r @ basis) @ basis.T
         del epochs
     for i, r in enumerate(rows):
         out[r, pos] -= template[i, ep, jj].astype(np.float32)
