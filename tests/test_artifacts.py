@@ -159,6 +159,33 @@ def test_array_level_gradient_correction_on_volume_epochs():
         remove_gradient_artifact(data, run.sfreq, bad, window=5)
 
 
+def test_same_slice_templates_lowpass_and_parameter_checks():
+    run = _simulate(pulse_artifact=0.0)
+    vol = np.asarray(run.truth["volume_onset_samples"], dtype=float)
+    onsets = (vol[:, None] + np.arange(16)[None] * 2500 / 16).ravel()
+    truth = signal.resample_poly(run.clean_eeg[:7].astype(np.float64), 1, 10, axis=-1)
+    sl = slice(int(vol[0] // 10), int(vol[-1] // 10))
+    out, info = remove_gradient_artifact(
+        run.eeg, 2500.0, onsets, epochs_per_volume=16, template="same-slice",
+        window=11, lowpass=40.0,
+    )  # fmt: skip
+    assert info["template"] == "same-slice"
+    sos = signal.butter(4, [1, 30], btype="band", fs=250, output="sos")
+    a = signal.sosfiltfilt(sos, out[:7])[:, sl]
+    b = signal.sosfiltfilt(sos, truth)[:, sl]
+    assert np.median([np.corrcoef(x, y)[0, 1] for x, y in zip(a, b, strict=True)]) > 0.9
+    f, p = signal.welch(out[:7, sl], fs=250, nperseg=500)
+    assert np.median(p[:, (f > 60) & (f < 100)]) < 1e-3 * np.median(p[:, f < 30])
+    with pytest.raises(ValueError, match="template"):
+        remove_gradient_artifact(run.eeg, 2500.0, onsets, template="slices")
+    with pytest.raises(ValueError, match="epochs_per_volume"):
+        remove_gradient_artifact(run.eeg, 2500.0, onsets[:-1], epochs_per_volume=16)
+    with pytest.raises(ValueError, match="sfreq_out"):
+        remove_gradient_artifact(run.eeg, 2500.0, onsets, sfreq_out=5000.0)
+    with pytest.raises(ValueError, match="lowpass"):
+        remove_gradient_artifact(run.eeg, 2500.0, onsets, lowpass=200.0)
+
+
 def test_clear_errors_name_the_run(both):
     run = both
     no_trig = [m for m in run.markers if m[1] != "R128"]
@@ -431,6 +458,7 @@ def test_report_shows_the_eeg_correction(inscanner_bids, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Only one group")
 def test_bids_app_corrects_in_scanner_eeg_end_to_end(tmp_path):
     from bids_app.run import main
     from eeg2fmri.simulate import simulate_dataset
