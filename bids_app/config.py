@@ -41,6 +41,10 @@ DEFAULT_MODELS = {
     ),
 }
 
+#: Choices of --eeg-correction (= eeg2fmri.artifacts.ARTIFACT_CORRECTIONS, kept here
+#: so that the parser imports nothing heavy).
+EEG_CORRECTIONS = ("detect", "none", "gradient", "gradient+pulse")
+
 _PATH_FIELDS = (
     "bids_dir",
     "output_dir",
@@ -73,6 +77,7 @@ class Config:
     skip_bids_validation: bool = False
     volume_marker: str = "auto"
     require_triggers: bool = False
+    eeg_correction: str = "detect"
     # performance
     work_dir: Path = Path("work")
     nprocs: int = None
@@ -120,6 +125,11 @@ class Config:
             )
         if self.lr is not None and not self.lr > 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}.")
+        if self.eeg_correction not in EEG_CORRECTIONS:
+            raise UsageError(
+                f"eeg_correction must be one of {', '.join(EEG_CORRECTIONS)}, got "
+                f"{self.eeg_correction!r}."
+            )
         if self.recipe not in RECIPES:
             raise UsageError(
                 f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from eeg2fmri._version import __version__
 
-from .config import RECIPES, Config
+from .config import EEG_CORRECTIONS, RECIPES, Config
 
 __all__ = ["build_parser", "ArgumentParser", "LEVELS"]
 
@@ -175,6 +175,16 @@ def build_parser(prog="eeg2fmri"):
         action="store_true",
         help="Fail (exit 65) on a run whose EEG has no volume triggers instead of "
         "falling back to 'EEG sample 0 is the first volume'.",
+    )
+    g_bids.add_argument(
+        "--eeg-correction", "--eeg_correction", dest="eeg_correction",
+        choices=EEG_CORRECTIONS, metavar="{" + ",".join(EEG_CORRECTIONS) + "}",
+        help="EEG recorded in the scanner (default: "
+        f"{_D.eeg_correction!r}: a run whose EEG carries the MR gradient artifact "
+        "stops with exit 65 and a message; 'none': the EEG is clean, do not check; "
+        "'gradient' or 'gradient+pulse': correct it (average artifact subtraction on "
+        "the slice/volume triggers, then R-peak-locked pulse subtraction, needing an "
+        "ECG channel) before the features.",
     )
 
     g_perf = parser.add_argument_group("Options to handle performance")

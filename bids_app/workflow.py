@@ -231,6 +231,7 @@ def build_pairs(config, runs, params, target_shape=None):
         marker=config.volume_marker,
         target_shape=target_shape,
         work_dir=config.work_dir / "cache",
+        eeg_correction=config.eeg_correction,
     )
 
 
@@ -570,6 +571,14 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         sidecar={"Sources": [f"bids::{files['bold'].relpath.as_posix()}"],
                  "MeanR": r_summary["mean"], "NumberOfVoxels": r_summary["n_voxels"]},
     )
+    eeg_correction = None
+    if config.eeg_correction in ("gradient", "gradient+pulse"):
+        from eeg2fmri.artifacts.derivatives import read_correction_sidecar
+
+        eeg_correction = read_correction_sidecar(
+            config.work_dir / "cache" / "eeg_corrected", run.eeg_path,
+            config.eeg_correction,
+        )
     return RunResult(
         label=files["bold"].stem.replace("_desc-eeg2fmri", ""),
         measured=y,
@@ -583,6 +592,7 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
         mask=mask,
         summary=summary,
         files={k: v.relpath.as_posix() for k, v in files.items()},
+        eeg_correction=eeg_correction,
     )
 
 

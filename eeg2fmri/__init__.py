@@ -5,6 +5,8 @@ Subpackages, by what you do with them:
 - ``eeg2fmri.simulate``: simulate EEG-fMRI BIDS datasets with known ground truth.
 - ``eeg2fmri.bids``: find paired EEG/BOLD runs, load them, align EEG to volumes,
   write BIDS derivatives.
+- ``eeg2fmri.artifacts``: detect and correct the MR gradient and pulse artifacts of
+  EEG recorded in the scanner.
 - ``eeg2fmri.features``: TR-window EEG spectra and lazy (context, volume) pairs.
 - ``eeg2fmri.models``: Spec2VolCAMU-Net, its ablations and baselines (registry).
 - ``eeg2fmri.ops``: the selective scan used by the VM-UNet decoder.
@@ -53,6 +55,17 @@ _LAZY = {
     "write_correlation_map": "eeg2fmri.bids",
     # nilearn output
     "synthesize_image": "eeg2fmri.synthesis",
+    # in-scanner EEG artifacts
+    "correct_artifacts": "eeg2fmri.artifacts",
+    "correct_gradient": "eeg2fmri.artifacts",
+    "correct_pulse": "eeg2fmri.artifacts",
+    "remove_gradient_artifact": "eeg2fmri.artifacts",
+    "remove_pulse_artifact": "eeg2fmri.artifacts",
+    "find_r_peaks": "eeg2fmri.artifacts",
+    "detect_gradient_artifact": "eeg2fmri.artifacts",
+    "detect_pulse_artifact": "eeg2fmri.artifacts",
+    "check_in_scanner_eeg": "eeg2fmri.artifacts",
+    "correction_provenance": "eeg2fmri.artifacts",
     # features
     "FeatureParams": "eeg2fmri.features",
     "compute_window_spectra": "eeg2fmri.features",

@@ -453,7 +453,7 @@ def _eeg_files(eeg_path):
     return files
 
 
-def _cache_key(run, params, marker, target_shape, resample):
+def _cache_key(run, params, marker, target_shape, resample, eeg_correction="detect"):
     material = {
         "version": CACHE_VERSION,
         "eeg": [_file_identity(p) for p in _eeg_files(run.eeg_path)],
@@ -466,6 +466,8 @@ def _cache_key(run, params, marker, target_shape, resample):
         else [int(x) for x in target_shape],
         "resample": resample,
     }
+    if eeg_correction not in ("detect", "none"):  # same features either way
+        material["eeg_correction"] = eeg_correction
     text = json.dumps(material, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -533,8 +535,21 @@ def _eeg_array(raw):
     return raw.get_data()
 
 
-def _compute_run(run, params, marker, target_shape, resample):
+def _n_slices(run):
+    """Acquisitions per TR from the BOLD sidecar's SliceTiming, or None."""
+    timing = (getattr(run, "bold_metadata", None) or {}).get("SliceTiming")
+    try:
+        return len({round(float(t), 6) for t in timing}) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def _compute_run(
+    run, params, marker, target_shape, resample, eeg_correction="detect", work_dir=None
+):
     from .. import bids
+    from ..artifacts import check_in_scanner_eeg
+    from ..artifacts.derivatives import cached_correction
 
     raw = bids.load_eeg(run.eeg_path)
     bold = bids.load_bold(run.bold_path, tr=run.tr)
@@ -542,6 +557,36 @@ def _compute_run(run, params, marker, target_shape, resample):
     found = bids.find_volume_onsets(
         raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
     )
+    n_slices = _n_slices(run)
+
+    def check(raw=raw):
+        return check_in_scanner_eeg(
+            raw,
+            tr=run.tr,
+            correction=eeg_correction,
+            onsets=found.onsets,
+            n_slices=n_slices,
+            run_label=run.label,
+        )
+
+    if work_dir is not None and eeg_correction in ("gradient", "gradient+pulse"):
+        checked = cached_correction(
+            run.eeg_path,
+            Path(work_dir) / "eeg_corrected",
+            eeg_correction,
+            check,
+            options={"n_slices": n_slices, "tr": float(run.tr)},
+            raw=raw,
+            tr=float(run.tr),
+            onsets=found.onsets,
+        )
+    else:
+        checked = check()
+    if checked is not raw:  # corrected: new sampling rate, same markers
+        raw = checked
+        found = bids.find_volume_onsets(
+            raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
+        )
     onsets = np.asarray(found.onsets, dtype=np.float64)
     if onsets.size < n_volumes:
         raise AlignmentError(
@@ -609,7 +654,14 @@ def _save_cache(rf, cache_dir, key):
 
 
 def load_run_features(
-    run, params=None, *, marker="auto", target_shape=None, resample=None, work_dir=None
+    run,
+    params=None,
+    *,
+    marker="auto",
+    target_shape=None,
+    resample=None,
+    work_dir=None,
+    eeg_correction="detect",
 ):
     """Features of one paired run, from the work-dir cache when it is up to date.
 
@@ -628,7 +680,16 @@ def load_run_features(
         Cache folder; ``<work_dir>/features/<run label>_<key>/`` holds
         ``spectra.npy``, ``volumes.npy`` and ``meta.json``. The key hashes the input
         files' paths, sizes and modification times, the TR, ``params``, ``marker``
-        and the target grid.
+        and the target grid (and ``eeg_correction`` when it corrects).
+    eeg_correction : {"detect", "none", "gradient", "gradient+pulse"}
+        What to do with EEG recorded in the scanner (see
+        :func:`eeg2fmri.artifacts.check_in_scanner_eeg`): ``"detect"`` (default)
+        refuses EEG that carries the gradient artifact with a
+        :class:`~eeg2fmri.exceptions.DataError`; ``"none"`` trusts the data;
+        the others correct it first (slice count from the BOLD ``SliceTiming``);
+        with ``work_dir``, the corrected EEG is written (and reused) as BIDS
+        derivatives in ``<work_dir>/eeg_corrected``
+        (:mod:`eeg2fmri.artifacts.derivatives`).
 
     Returns
     -------
@@ -636,13 +697,15 @@ def load_run_features(
     """
     params = FeatureParams() if params is None else params
     if work_dir is None:
-        return _compute_run(run, params, marker, target_shape, resample)
-    key = _cache_key(run, params, marker, target_shape, resample)
+        return _compute_run(run, params, marker, target_shape, resample, eeg_correction)
+    key = _cache_key(run, params, marker, target_shape, resample, eeg_correction)
     cache_dir = Path(work_dir) / "features" / f"{run.label}_{key[:16]}"
     cached = _load_cached(cache_dir, key, run)
     if cached is not None:
         return cached
-    rf = _compute_run(run, params, marker, target_shape, resample)
+    rf = _compute_run(
+        run, params, marker, target_shape, resample, eeg_correction, work_dir
+    )
     _save_cache(rf, cache_dir, key)
     logger.info("%s: features cached in %s", run.label, cache_dir)
     return rf
@@ -681,6 +744,7 @@ def build_dataset(
     resample=None,
     bold_scaling=None,
     work_dir=None,
+    eeg_correction="detect",
     **find_kwargs,
 ):
     """Gather the (EEG context, BOLD volume) pairs of a dataset.
@@ -705,6 +769,9 @@ PairedRun
         per-volume min-max to [0, 1] (official), "run" = min-max over the run.
     work_dir : str or Path, optional
         Cache folder for per-run spectra and volumes (memory-mapped on reuse).
+    eeg_correction : {"detect", "none", "gradient", "gradient+pulse"}
+        In-scanner EEG: refuse raw data (default), trust it, or correct it (see
+        :func:`load_run_features`).
     **find_kwargs
         ``participant_label``, ``session_label``, ``task``, ``eeg_derivatives``,
         ``bold_derivatives``, ``bids_filters`` of ``find_paired_runs``.
@@ -722,6 +789,9 @@ PairedRun
         No paired run.
     AlignmentError
         A run has no complete pair (EEG too short, onsets missing).
+    DataError
+        With ``eeg_correction="detect"``: a run's EEG carries the MR gradient
+        artifact (the message names the run and the fix).
     """
     params = FeatureParams() if params is None else params
     if not isinstance(params, FeatureParams):
@@ -752,6 +822,7 @@ PairedRun
             target_shape=target_shape,
             resample=resample,
             work_dir=work_dir,
+            eeg_correction=eeg_correction,
         )
         for run in runs
     ]

@@ -17,6 +17,7 @@ __all__ = [
     "plot_global_signal",
     "plot_training_curves",
     "plot_group_violins",
+    "plot_eeg_correction",
     "save_figure",
     "figure_to_bytes",
 ]
@@ -337,6 +338,37 @@ def plot_group_violins(table, *, title=None):
         ax.spines[["top", "right"]].set_visible(False)
     if title:
         fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_eeg_correction(qc, *, title=None):
+    """EEG spectra before and after the scanner-artifact correction.
+
+    Parameters
+    ----------
+    qc : dict
+        From :func:`eeg2fmri.artifacts.qc.correction_qc`: ``frequencies``,
+        ``psd_before``, ``psd_after`` (median over channels, V²/Hz) and
+        ``gradient_excess_db``.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _mpl()
+    f = np.asarray(qc["frequencies"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.semilogy(f, np.asarray(qc["psd_before"]) * 1e12, color=BASELINE_COLOR,
+                lw=0.8, label="raw (down-sampled)")
+    ax.semilogy(f, np.asarray(qc["psd_after"]) * 1e12, color=MODEL_COLOR, lw=1.2,
+                label="corrected")
+    g = qc.get("gradient_excess_db", {})
+    ax.set(xlabel="frequency (Hz)", ylabel="µV²/Hz (median over channels)",
+           title=title or f"1/TR harmonics: {g.get('before', float('nan')):+.1f} dB "
+           f"before, {g.get('after', float('nan')):+.1f} dB after")
+    ax.legend(frameon=False)
+    fig.tight_layout()
     return fig
 
 

@@ -47,6 +47,9 @@ class RunResult:
         Run-level numbers (``ssim``, ``psnr``, ``temporal_r`` and baselines).
     files : dict
         Output files of the run, relative to the output root.
+    eeg_correction : dict or None
+        Sidecar of the corrected EEG (``SoftwareFilters`` and ``eeg2fmri.qc``, see
+        :mod:`eeg2fmri.artifacts.derivatives`) when the run's EEG was corrected.
     """
 
     label: str
@@ -61,6 +64,7 @@ class RunResult:
     mask: np.ndarray
     summary: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
+    eeg_correction: dict | None = None
 
 
 def _now():
@@ -161,6 +165,21 @@ class ParticipantReport:
             fig, f"{stem}_desc-metrics_violin",
             "Per-volume SSIM and PSNR of the synthesized volumes and of the "
             "mean-volume baseline (bars: medians).", "metric distributions"))
+        qc = ((run.eeg_correction or {}).get("eeg2fmri") or {}).get("qc")
+        if qc:
+            steps = ", ".join(sorted((run.eeg_correction or {}).get(
+                "SoftwareFilters", {})))
+            pulse = qc.get("pulse_locked_db_after")
+            figs.append(self._figure(
+                F.plot_eeg_correction(qc), f"{stem}_desc-eegcorrection_psd",
+                f"EEG corrected for the scanner artifacts ({steps}): spectra of "
+                f"{len(qc.get('channels', []))} channels before and after. Power "
+                "locked to the 1/TR harmonics over chance: "
+                f"{qc['gradient_excess_db']['before']:+.1f} dB before, "
+                f"{qc['gradient_excess_db']['after']:+.1f} dB after"
+                + (f"; heartbeat-locked power after: {pulse:+.1f} dB"
+                   if pulse is not None else "") + ".",
+                "EEG spectra before and after the artifact correction"))
         return {
             "label": run.label,
             "n_volumes": len(run.volume_indices),

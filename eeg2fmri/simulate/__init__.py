@@ -4,13 +4,16 @@
 >>> simulate_dataset("sim", preset="noddi", random_state=0)  # doctest: +SKIP
 
 See :func:`simulate_dataset` for the parameters, :data:`SIMULATION_PRESETS` for the
-three presets (reduced versions of the NODDI, Oddball and CN-EPFL datasets) and
-:mod:`eeg2fmri.simulate.generative` for the generative model.
+presets (reduced versions of the NODDI, Oddball and CN-EPFL datasets, and
+``inscanner``, a raw MR-room recording), :mod:`eeg2fmri.simulate.generative` for the
+generative model and :mod:`eeg2fmri.simulate.scanner` for the scanner realism
+(structured BOLD noise, gradient and pulse artifacts).
 """
 
 from .dataset import simulate_dataset
 from .generative import NETWORKS, canonical_hrf
 from .presets import SIMULATION_PRESETS, SimulationPreset
+from .scanner import measure_bold_noise
 
 __all__ = [
     "simulate_dataset",
@@ -18,4 +21,5 @@ __all__ = [
     "SimulationPreset",
     "NETWORKS",
     "canonical_hrf",
+    "measure_bold_noise",
 ]

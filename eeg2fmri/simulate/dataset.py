@@ -101,7 +101,9 @@ def simulate_dataset(
     out_dir : str or Path
         Dataset root to create. Must not exist or be empty, unless ``overwrite``.
     preset : str or SimulationPreset, default="noddi"
-        ``"noddi"``, ``"oddball"``, ``"cnepfl"`` (see :data:`SIMULATION_PRESETS`).
+        ``"noddi"``, ``"oddball"``, ``"cnepfl"`` or ``"inscanner"`` (raw MR-room
+        EEG with gradient and pulse artifacts, structured BOLD noise; see
+        :data:`SIMULATION_PRESETS`).
     n_subjects : int, default=2
         Subjects labelled ``01``, ``02``, ...
     n_runs : int, default=1
@@ -153,7 +155,10 @@ def simulate_dataset(
       (+ .json; scaled int16), ``<base>_desc-drives_timeseries.tsv`` (+ .json),
       ``<base>_desc-networks_mask.nii.gz`` (4-D, one map per network, + .json) and
       ``<base>_desc-truth.json`` (volume onsets in EEG seconds and samples,
-      coupling, networks with band and sign, seeds, preset).
+      coupling, networks with band and sign, seeds, preset);
+    - with scanner artifacts (``inscanner``): ``derivatives/simulation/sub-XX/eeg/``
+      ``<base>_desc-clean_eeg.{vhdr,vmrk,eeg}`` (+ .json), the EEG before the
+      artifacts were added.
 
     The generative model is described in :mod:`eeg2fmri.simulate.generative`.
 

@@ -33,6 +33,7 @@ from scipy import fft as sp_fft
 from scipy import ndimage, signal, stats
 
 from .._utils.logging import logger
+from . import scanner
 
 __all__ = [
     "NETWORKS",
@@ -511,6 +512,8 @@ class SimulatedRun:
         True volume onsets in seconds from the first EEG sample.
     truth : dict
         JSON-serialisable ground truth (see :func:`GenerativeModel.simulate_run`).
+    clean_eeg : ndarray of shape (n_channels, n_samples) float32 or None
+        EEG without the scanner artifacts, when the preset adds them (else None).
     """
 
     eeg: np.ndarray
@@ -524,6 +527,7 @@ class SimulatedRun:
     drives: object
     volume_onsets: np.ndarray
     truth: dict
+    clean_eeg: np.ndarray | None = None
 
 
 class GenerativeModel:
@@ -658,6 +662,22 @@ class GenerativeModel:
         )
         noiseless = np.empty((n_volumes, n_d, n_h, n_w), dtype=np.float32)
         bold = np.empty((n_volumes, n_d, n_h, n_w), dtype=np.int16)
+        structured = None
+        if p.has_structured_noise:  # own random stream: the main one is unchanged
+            rng_bold = scanner.realism_rng(seed_sequence, "bold")
+            phases = scanner.physio_phases(
+                rng_bold, duration + p.tr, subject["heart_rate"]
+            )
+            pulsatile = (self.anatomy.csf + 0.3 * self.anatomy.gm).reshape(n_d, -1)
+            structured = dict(
+                gm_mean=gm_mean,
+                ar_noise=p.bold_ar_noise,
+                ar_coef=p.bold_ar_coef,
+                cardiac_noise=p.cardiac_noise,
+                respiratory_noise=p.respiratory_noise,
+                voxel_drift=p.voxel_drift,
+                phases=phases,
+            )
         for z in range(n_d):
             change = np.multiply(1.0 + drift[:, None], baseline[z].reshape(1, -1))
             for k in range(n_net):  # K broadcasts beat a (T, K) @ (K, H*W) product
@@ -668,6 +688,14 @@ class GenerativeModel:
             noisy = rng.standard_normal(change.shape, dtype=np.float32)
             noisy *= noise_sd
             noisy += change
+            if structured is not None:
+                noisy += scanner.structured_bold_noise(
+                    rng_bold,
+                    acq[:, z],
+                    baseline[z].reshape(-1),
+                    pulsatile[z],
+                    **structured,
+                )
             np.abs(noisy, out=noisy)
             np.clip(noisy, 0, 32767, out=noisy)
             bold[:, z] = np.rint(noisy).reshape(n_volumes, n_h, n_w)
@@ -727,6 +755,32 @@ class GenerativeModel:
                 ecg += line[0]
             eeg[self.ch_types.index("ECG")] = ecg
 
+        clean_eeg, artifacts = None, {}
+        if p.has_artifacts:  # own random streams: the clean EEG is unchanged
+            clean_eeg = eeg.copy()
+            if p.pulse_artifact > 0:
+                artifacts["pulse"] = scanner.add_pulse_artifact(
+                    eeg,
+                    scanner.realism_rng(seed_sequence, "pulse"),
+                    sfreq=sfreq,
+                    eeg_rows=eeg_rows,
+                    mixing=self.mixing,
+                    peak_samples=peak_samples,
+                    amplitude=p.pulse_artifact,
+                )
+                artifacts["heartbeat_samples"] = peak_samples.tolist()
+            if p.gradient_artifact > 0:
+                artifacts["gradient"] = scanner.add_gradient_artifact(
+                    eeg,
+                    scanner.realism_rng(seed_sequence, "gradient"),
+                    sfreq=sfreq,
+                    ch_names=self.ch_names,
+                    volume_onsets=onsets,
+                    tr=p.tr,
+                    n_slices=n_d,
+                    amplitude=p.gradient_artifact,
+                    jitter=p.gradient_jitter,
+                )
         clock = _lap(clock, "eeg")
         # ---- markers ---------------------------------------------------------------
         trig_type, _, trig_desc = p.trigger.partition("/")
@@ -786,6 +840,16 @@ class GenerativeModel:
             ],
             "n_events": 0 if events is None else int(len(events)),
         }
+        if artifacts:
+            truth["artifacts"] = artifacts
+        if structured is not None:
+            truth["bold_structured_noise"] = {
+                "ar_sd": float(p.bold_ar_noise * gm_mean),
+                "ar_coef": p.bold_ar_coef,
+                "cardiac": p.cardiac_noise,
+                "respiratory": p.respiratory_noise,
+                "voxel_drift": p.voxel_drift,
+            }
         return SimulatedRun(
             eeg=eeg,
             ch_names=list(self.ch_names),
@@ -798,6 +862,7 @@ class GenerativeModel:
             drives=drives_df,
             volume_onsets=onsets,
             truth=truth,
+            clean_eeg=clean_eeg,
         )
 
     def _line_noise(self, rng, n_rows, t):

@@ -8,7 +8,25 @@ with a one-line message before anything is simulated.
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["SimulationPreset", "SIMULATION_PRESETS", "resolve_preset"]
+__all__ = [
+    "SimulationPreset",
+    "SIMULATION_PRESETS",
+    "resolve_preset",
+    "REALISM_FIELDS",
+    "INSCANNER_MEASURED",
+]
+
+#: Preset fields that add scanner realism (all off by default).
+REALISM_FIELDS = (
+    "bold_ar_noise",
+    "bold_ar_coef",
+    "cardiac_noise",
+    "respiratory_noise",
+    "voxel_drift",
+    "gradient_artifact",
+    "gradient_jitter",
+    "pulse_artifact",
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,36 @@ class SimulationPreset:
         Reference electrode written to the sidecar.
     field_strength : float
         Magnetic field strength in tesla (sidecar only).
+    bold_ar_noise : float
+        Realism option (0 = off). Standard deviation of a temporally autocorrelated
+        AR(1) noise per voxel, fraction of the mean grey-matter baseline, added to
+        the thermal noise.
+    bold_ar_coef : float
+        AR(1) coefficient of that noise, in [0, 1).
+    cardiac_noise, respiratory_noise : float
+        Realism options (0 = off). Standard deviation of cardiac and respiratory
+        fluctuations (two-harmonic Fourier series of each phase, sampled at each
+        slice's acquisition time, hence aliased at the TR), fraction of the baseline
+        where ``CSF + 0.3 GM`` equals 1.
+    voxel_drift : float
+        Realism option (0 = off). Standard deviation of a slow drift with random
+        coefficients per voxel, fraction of the baseline.
+    gradient_artifact : float
+        Realism option (0 = off). Typical peak amplitude (µV) of the MR gradient
+        artifact in the EEG: one waveform per slice (``bold_shape[0]`` slices back to
+        back over the TR), per-channel gains, sub-sample clock offset per volume.
+    gradient_jitter : float
+        Standard deviation (samples) of the extra timing jitter of each slice.
+    pulse_artifact : float
+        Realism option (0 = off). Peak amplitude (µV) of the pulse artifact locked
+        to the heartbeats of the ECG channel (needs ``has_ecg`` to be corrected).
+
+    Notes
+    -----
+    The realism options draw from their own random streams; with all of them at 0
+    (the default of every preset except ``inscanner``) a preset writes the same files
+    as before the options existed, and :meth:`to_dict` leaves them out. With them
+    on, the clean EEG (without artifacts) is written to ``derivatives/simulation``.
     """
 
     name: str
@@ -119,15 +167,45 @@ class SimulationPreset:
     target_fraction: float = 0.2
     eeg_reference: str = "FCz"
     field_strength: float = 3.0
+    bold_ar_noise: float = 0.0
+    bold_ar_coef: float = 0.5
+    cardiac_noise: float = 0.0
+    respiratory_noise: float = 0.0
+    voxel_drift: float = 0.0
+    gradient_artifact: float = 0.0
+    gradient_jitter: float = 0.05
+    pulse_artifact: float = 0.0
 
     def replace(self, **overrides):
         """Return a checked copy with fields replaced (see :func:`resolve_preset`)."""
         return resolve_preset(self, **overrides)
 
+    @property
+    def has_artifacts(self):
+        """True when the EEG carries gradient or pulse artifacts."""
+        return self.gradient_artifact > 0 or self.pulse_artifact > 0
+
+    @property
+    def has_structured_noise(self):
+        """True when the BOLD carries AR, physiological or per-voxel drift noise."""
+        return (
+            self.bold_ar_noise > 0
+            or self.cardiac_noise > 0
+            or self.respiratory_noise > 0
+            or self.voxel_drift > 0
+        )
+
     def to_dict(self):
-        """Return the fields as a JSON-serialisable dict."""
+        """Return the fields as a JSON-serialisable dict.
+
+        When every realism option is off, they are left out, so that the truth
+        files of the presets without them are unchanged.
+        """
         out = dataclasses.asdict(self)
         out["bold_shape"] = list(self.bold_shape)
+        if not (self.has_artifacts or self.has_structured_noise):
+            for name in REALISM_FIELDS:
+                del out[name]
         return out
 
 
@@ -176,7 +254,35 @@ SIMULATION_PRESETS = {
         line_freq=50.0,
         trigger="Response/R128",
     ),
+    "inscanner": SimulationPreset(
+        name="inscanner",
+        task="rest",
+        paradigm="rest",
+        sfreq=5000.0,
+        n_channels=64,
+        has_ecg=True,
+        tr=2.0,
+        bold_shape=(32, 64, 64),
+        n_volumes=300,
+        line_freq=50.0,
+        trigger="Response/R128",
+        bold_noise=0.01,
+        bold_ar_noise=0.012,
+        bold_ar_coef=0.68,
+        cardiac_noise=0.01,
+        respiratory_noise=0.008,
+        voxel_drift=0.004,
+        gradient_artifact=2000.0,
+        gradient_jitter=0.05,
+        pulse_artifact=60.0,
+    ),
 }
+
+#: What the ``inscanner`` preset's BOLD measures with its default shape (32, 64, 64)
+#: and 300 volumes, seeds 0-2 (:func:`eeg2fmri.simulate.scanner.measure_bold_noise`:
+#: median over in-brain voxels, linear trend removed). Real 3 T EPI: tSNR 28-128,
+#: lag-1 autocorrelation about 0.4.
+INSCANNER_MEASURED = {"tsnr": (58.2, 58.7), "lag1_autocorrelation": (0.38, 0.40)}
 
 _MAX_CHANNELS_EEG = 63
 _MAX_NETWORKS = 6
@@ -291,3 +397,16 @@ def _check(p):
         _fail("event_isi", "a mean stimulus interval > 0.5 s", p.event_isi)
     if not 0 < p.target_fraction < 1:
         _fail("target_fraction", "a fraction in (0, 1)", p.target_fraction)
+    for field in (
+        "bold_ar_noise",
+        "cardiac_noise",
+        "respiratory_noise",
+        "voxel_drift",
+        "gradient_artifact",
+        "gradient_jitter",
+        "pulse_artifact",
+    ):
+        if not getattr(p, field) >= 0:
+            _fail(field, "a non-negative number", getattr(p, field))
+    if not 0 <= p.bold_ar_coef < 1:
+        _fail("bold_ar_coef", "an AR(1) coefficient in [0, 1)", p.bold_ar_coef)

@@ -196,7 +196,44 @@ def write_run(root, run, *, subject, task, run_label, affine, tr):
     columns["drift"] = {"Description": "Slow scanner drift (fraction of baseline)."}
     _json(deriv / f"{base}_desc-drives_timeseries.json", columns)
     _json(deriv / f"{base}_desc-truth.json", run.truth)
-    return {"eeg": eeg_dir / f"{base}_eeg.vhdr", "bold": bold_path}
+    paths = {"eeg": eeg_dir / f"{base}_eeg.vhdr", "bold": bold_path}
+    if run.clean_eeg is not None:
+        paths["clean_eeg"] = _write_clean_eeg(root, run, subject, base)
+    return paths
+
+
+def _write_clean_eeg(root, run, subject, base):
+    """Write the EEG without scanner artifacts as ``desc-clean`` BrainVision."""
+    import pybv
+
+    deriv = root / "derivatives" / DERIV_NAME / f"sub-{subject}" / "eeg"
+    deriv.mkdir(parents=True, exist_ok=True)
+    stem = f"{base}_desc-clean_eeg"
+    pybv.write_brainvision(
+        data=run.clean_eeg * np.float32(1e-6),
+        sfreq=run.sfreq,
+        ch_names=run.ch_names,
+        fname_base=stem,
+        folder_out=str(deriv),
+        overwrite=True,
+        events=None,
+        resolution=0.1,
+        unit="µV",
+        fmt="binary_float32",
+    )
+    _write_vmrk(deriv / f"{stem}.vmrk", f"{stem}.eeg", run.markers)
+    _json(
+        deriv / f"{stem}.json",
+        {
+            "Description": "Simulated EEG before the scanner artifacts (gradient, "
+            "pulse) were added: the truth a correction should recover. Same "
+            "channels, sampling and markers as the raw recording.",
+            "SamplingFrequency": run.sfreq,
+            "RecordingDuration": round(run.eeg.shape[1] / run.sfreq, 6),
+            "Sources": [f"bids:raw:sub-{subject}/eeg/{base}_eeg.vhdr"],
+        },
+    )
+    return deriv / f"{stem}.vhdr"
 
 
 def write_network_maps(root, maps, affine, subject, task, run_label):
