@@ -92,6 +92,7 @@ _LAZY = {
     "psnr_per_volume": "eeg2fmri.metrics",
     "temporal_correlation": "eeg2fmri.metrics",
     "SCORERS": "eeg2fmri.metrics",
+    "comparable_volumes": "eeg2fmri.metrics",
     # estimator
     "Spec2VolEstimator": "eeg2fmri.estimator",
     "MeanVolumeRegressor": "eeg2fmri.estimator",

@@ -28,6 +28,7 @@ __all__ = [
     "mean_temporal_correlation",
     "sphere_masks",
     "parcel_correlation",
+    "comparable_volumes",
     "ssim_scorer",
     "psnr_scorer",
     "neg_mse_scorer",
@@ -399,6 +400,34 @@ def parcel_correlation(y_true, y_pred, masks, min_voxels=1):
 def _final_step(estimator):
     steps = getattr(estimator, "steps", None)
     return steps[-1][1] if steps else estimator
+
+
+def comparable_volumes(estimator, y_true, y_pred, kind="correlation"):
+    """Measured and predicted volumes in the units a score compares them in.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        The estimator that made ``y_pred`` (its ``target_scaling`` decides the units).
+    y_true : array-like of shape (n_samples, D, H, W) or flattened
+        Measured volumes, in the units of ``fit``.
+    y_pred : array-like of the same shape
+        ``estimator.predict(X)``.
+    kind : {'correlation', 'metric'}, default='correlation'
+        ``'correlation'`` (temporal r): the units of the predictions (BOLD intensity;
+        per-volume [0, 1] for ``target_scaling='volume'``, with the measured volumes
+        scaled the same way). ``'metric'`` (SSIM, PSNR, MSE): the paper's units, each
+        volume min-max scaled to [0, 1].
+
+    Returns
+    -------
+    y_true, y_pred : ndarray of shape (n_samples, D, H, W), float64
+    """
+    if kind not in ("correlation", "metric"):
+        raise ValueError(
+            f"kind: expected 'correlation' or 'metric', got {kind!r}"
+        )
+    return _volumes_for_scoring(estimator, y_true, y_pred, kind)
 
 
 def _volumes_for_scoring(estimator, y_true, y_pred, kind="metric"):
