@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eeg2fmri.metrics import comparable_volumes
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SOURCES = ("clean", "corrected", "uncorrected")
 #: Extra source: the same correction with the ``"spatial"`` pulse method.
@@ -149,11 +151,11 @@ def network_mask(root, run_label):
 
 def subject_scores(est, ds, rows, pred, root):
     """{"r_network", "r_brain"} of one held-out participant's rows (time order)."""
-    from eeg2fmri._scaling import per_volume_minmax
+    from eeg2fmri.estimators.scaling import per_volume_minmax
     from eeg2fmri.metrics import mean_temporal_correlation
 
     y_raw = np.asarray(ds.y[rows], dtype=np.float64)
-    y_corr, pred_corr = est._correlation_inputs(y_raw, pred)
+    y_corr, pred_corr = comparable_volumes(est, y_raw, pred)
     run_label = ds.provenance["run_label"].to_numpy()[rows[0]]
     net = network_mask(root, run_label)
     brain = per_volume_minmax(y_raw).mean(axis=0) > 0.2
@@ -169,14 +171,14 @@ def subject_scores(est, ds, rows, pred, root):
 def make_model(name, ds, args):
     """A fresh, unfitted estimator."""
     if name == "BandPowerRidge":
-        from eeg2fmri.linear import BandPowerRidge
+        from eeg2fmri.estimators import BandPowerRidge
 
         return BandPowerRidge(frequencies=ds.frequencies)
     if name == "MeanVolume":
-        from eeg2fmri.estimator import MeanVolumeRegressor
+        from eeg2fmri.estimators import MeanVolumeRegressor
 
         return MeanVolumeRegressor()
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
 
     return Spec2VolEstimator(
         model="spec2vol-tiny",

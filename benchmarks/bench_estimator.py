@@ -67,7 +67,7 @@ class _MemorySampler:
 
 
 def _throughput_case(model, train_steps, batch_size, predict_batches):
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
 
     in_shape, out_shape = (20, 64, 249), (30, 64, 64)
     n = train_steps * batch_size
@@ -136,8 +136,8 @@ def _make_oddball_memmaps(folder, n_runs, n_windows=170, n_context=20):
 def _memmap_case(n_runs, max_steps, model, batch_size):
     import torch
 
-    from eeg2fmri import _training
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
+    from eeg2fmri.estimators import training as _training
     from eeg2fmri.features import ConcatPairs, ContextPairs, VolumeTargets
 
     n_windows, n_context, discard = 170, 20, 6
@@ -210,7 +210,7 @@ def _inmemory_case(model, batch_size):
     """Same shapes, 32 in-memory pairs: the memory the model step itself needs."""
     import torch
 
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32, 20, 43, 249), dtype=np.float32)

@@ -129,7 +129,7 @@ def probe_table(work, seed=0):
     """Held-out r of ridge probes on band power, projection and encoder features."""
     import torch
 
-    from eeg2fmri.linear import BandPowerRidge
+    from eeg2fmri.estimators import BandPowerRidge
     from eeg2fmri.models import create_model
 
     study = _study()
@@ -185,7 +185,11 @@ def gradient_table(work, seed=0, n_steps=300, batch_size=16):
     import torch
 
     from eeg2fmri import Spec2VolEstimator
-    from eeg2fmri._scaling import fit_input_scaling, fit_target_scaling, run_codes
+    from eeg2fmri.estimators.scaling import (
+        fit_input_scaling,
+        fit_target_scaling,
+        run_codes,
+    )
     from eeg2fmri.losses import make_loss
     from eeg2fmri.models import create_model
 

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eeg2fmri.metrics import comparable_volumes
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
@@ -110,7 +112,7 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
     os.environ["EEG2FMRI_SCAN_THREADS"] = "1"
     import torch
 
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
 
     torch.set_num_threads(1)
     model, params, recipe = MODELS[label]
@@ -133,7 +135,7 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
     curve, t0 = [], time.perf_counter()
     for done in range(step, epochs + 1, step):
         est.fit(X[~test], y[~test], groups=ds.groups[~test], runs=runs[~test])
-        y_true, y_pred = est._correlation_inputs(y[test], est.predict(X[test]))
+        y_true, y_pred = comparable_volumes(est, y[test], est.predict(X[test]))
         curve.append(
             {
                 "epochs": done,
@@ -147,7 +149,7 @@ def run_model(label, work, epochs, step, seed, lr=1e-3):
 
 def references(work):
     """Band-power ridge and the oracle on the held-out participant."""
-    from eeg2fmri.linear import BandPowerRidge
+    from eeg2fmri.estimators import BandPowerRidge
 
     study = _study()
     bids, ds = _data(work)

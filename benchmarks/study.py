@@ -71,6 +71,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eeg2fmri.metrics import comparable_volumes
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
@@ -143,7 +145,7 @@ class Row:
         return self.features or ("official" if self.recipe == "official" else "default")
 
     def estimator(self, quick, seed):
-        from eeg2fmri.estimator import Spec2VolEstimator
+        from eeg2fmri.estimators import Spec2VolEstimator
 
         kwargs = dict(
             model=self.model,
@@ -436,11 +438,11 @@ def score_predictions(spec, bids, ds, test_idx, est, pred, pred_null=None,
     """Per-subject scores of predictions of the rows ``test_idx`` of ``ds``."""
     y_raw = np.asarray(ds.y[test_idx], dtype=np.float64)
     if metric_pred is None:
-        _, metric_pred = est._metric_inputs(y_raw, pred)
-    y_corr, pred_corr = est._correlation_inputs(y_raw, pred)
+        _, metric_pred = comparable_volumes(est, y_raw, pred, "metric")
+    y_corr, pred_corr = comparable_volumes(est, y_raw, pred)
     null_corr = None
     if pred_null is not None:
-        _, null_corr = est._correlation_inputs(y_raw, pred_null)
+        _, null_corr = comparable_volumes(est, y_raw, pred_null)
     run_labels = ds.provenance["run_label"].to_numpy()
     out = {}
     for s, rows in _subject_order(ds, test_idx).items():
@@ -566,7 +568,7 @@ class TimeOnlyNull:
     """
 
     def fit(self, volume_index, y, runs):
-        from eeg2fmri._scaling import fit_target_scaling, run_codes
+        from eeg2fmri.estimators.scaling import fit_target_scaling, run_codes
 
         n, shape = len(y), y.shape[1:]
         codes, _ = run_codes(runs, n)
@@ -588,8 +590,11 @@ class TimeOnlyNull:
 
 def run_baselines(spec, work, fold, test_subjects, seed):
     """Linear, mean-volume, time-only and oracle rows of one fold (in this process)."""
-    from eeg2fmri.estimator import MeanVolumeRegressor
-    from eeg2fmri.linear import BandPowerRidge, ReducedRankRidge
+    from eeg2fmri.estimators import (
+        BandPowerRidge,
+        MeanVolumeRegressor,
+        ReducedRankRidge,
+    )
 
     bids = work / f"bids-{spec.preset}"
     ds = load_pairs(spec, work)

@@ -241,16 +241,16 @@ def build_pairs(config, runs, params, target_shape=None):
 def make_estimator(config, checkpoint_dir=None, frequencies=None):
     """The estimator the options describe (not fitted).
 
-    A network of the registry in a :class:`~eeg2fmri.estimator.Spec2VolEstimator`
-    (:meth:`~eeg2fmri.estimator.Spec2VolEstimator.official` with ``--recipe
-    official``), or a linear baseline of :mod:`eeg2fmri.linear` (``--model-name
+    A network of the registry in a :class:`~eeg2fmri.Spec2VolEstimator`
+    (:meth:`~eeg2fmri.Spec2VolEstimator.official` with ``--recipe
+    official``), or a linear baseline of :mod:`eeg2fmri.estimators` (``--model-name
     ridge`` / ``reduced-rank-ridge``, which needs the bins' ``frequencies``).
     """
-    from eeg2fmri.estimator import Spec2VolEstimator
+    from eeg2fmri.estimators import Spec2VolEstimator
 
     name, _ = config.model_choice
     if name in LINEAR_MODELS:
-        from eeg2fmri.linear import BandPowerRidge, ReducedRankRidge
+        from eeg2fmri.estimators import BandPowerRidge, ReducedRankRidge
 
         cls = BandPowerRidge if name == "ridge" else ReducedRankRidge
         return cls(frequencies=frequencies)
@@ -421,7 +421,7 @@ def _model_name(est, default=None):
 
 
 def _baseline(dataset, train_idx, target_scaling="zscore"):
-    from eeg2fmri.estimator import MeanVolumeRegressor
+    from eeg2fmri.estimators import MeanVolumeRegressor
 
     if not len(train_idx):
         return None
@@ -470,24 +470,9 @@ def participant_done(out_dir, participant, runs):
 
 
 def _intensity_units(est):
-    scaling = getattr(est, "target_scaling", "volume")
-    if scaling == "zscore":
-        return (
-            "measured BOLD units (the training participants' scanner units): their "
-            "mean volume plus the predicted fluctuation, in units of each voxel's "
-            "temporal standard deviation, times that standard deviation (the model "
-            "learned voxel-wise standardized targets, target_scaling='zscore')"
-        )
-    if scaling == "run":
-        return (
-            "measured BOLD units (the training participants' scanner units; the "
-            "model learned min-max scaled targets and its predictions are mapped back)"
-        )
-    return (
-        "arbitrary: each volume min-max scaled to [0, 1], like the model's training "
-        "targets (target_scaling='volume'); compare with measured volumes scaled the "
-        "same way"
-    )
+    from eeg2fmri.estimators import prediction_units
+
+    return prediction_units(getattr(est, "target_scaling", "volume"))
 
 
 def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
@@ -597,18 +582,16 @@ def _process_run(config, run, est, baseline, dataset, idx, model_info, params):
 
 
 def _metric_inputs(est, y_true, y_pred, kind="metric"):
-    """Measured and predicted volumes in the units of a score.
+    """Measured and predicted volumes in the units of a score (float32).
 
     ``kind='metric'`` (SSIM, PSNR): the paper's units, each volume min-max scaled to
     [0, 1]; ``kind='correlation'``: the units of the predictions (BOLD intensity, or
     per-volume units for the official target scaling).
     """
-    convert = getattr(est, f"_{kind}_inputs", None)
-    if convert is not None:
-        y_true, y_pred = convert(y_true, y_pred)
-    shape = np.shape(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float32).reshape(shape)
-    return y_true, np.asarray(y_pred, dtype=np.float32)
+    from eeg2fmri.metrics import comparable_volumes
+
+    y_true, y_pred = comparable_volumes(est, y_true, y_pred, kind)
+    return np.asarray(y_true, np.float32), np.asarray(y_pred, np.float32)
 
 
 def _correlation_inputs(est, y_true, y_pred):

@@ -11,9 +11,12 @@ Subpackages, by what you do with them:
 - ``eeg2fmri.models``: Spec2VolCAMU-Net, its ablations and baselines (registry).
 - ``eeg2fmri.ops``: the selective scan used by the VM-UNet decoder.
 - ``eeg2fmri.losses`` / ``eeg2fmri.metrics``: SSIM, PSNR, temporal correlation.
-- ``eeg2fmri.estimator``: :class:`Spec2VolEstimator`, a scikit-learn estimator.
-- ``eeg2fmri.linear``: :class:`BandPowerRidge` and :class:`ReducedRankRidge`, the
-  linear encoding baselines.
+- ``eeg2fmri.estimators``: :class:`Spec2VolEstimator`, a scikit-learn estimator, the
+  linear encoding baselines :class:`BandPowerRidge` and :class:`ReducedRankRidge`, the
+  :class:`MeanVolumeRegressor`, :func:`load_model`.
+- ``eeg2fmri.spaces``: what a model's input (:class:`EEGSpec`) and output
+  (:class:`OutputSpace`) are, and :func:`conform_raw` to put another cap's recording
+  into a model's channels.
 - ``eeg2fmri.diagnostics``: :func:`overfit_check` and gradient norms, to run before a
   long training.
 - ``eeg2fmri.synthesis``: :func:`synthesize_image`, a synthesized run as a nilearn-ready
@@ -94,11 +97,16 @@ _LAZY = {
     "SCORERS": "eeg2fmri.metrics",
     "comparable_volumes": "eeg2fmri.metrics",
     # estimator
-    "Spec2VolEstimator": "eeg2fmri.estimator",
-    "MeanVolumeRegressor": "eeg2fmri.estimator",
-    "BandPowerRidge": "eeg2fmri.linear",
-    "ReducedRankRidge": "eeg2fmri.linear",
-    "load_model": "eeg2fmri._persistence",
+    "Spec2VolEstimator": "eeg2fmri.estimators",
+    "MeanVolumeRegressor": "eeg2fmri.estimators",
+    "BandPowerRidge": "eeg2fmri.estimators",
+    "ReducedRankRidge": "eeg2fmri.estimators",
+    "BaseVolumeRegressor": "eeg2fmri.estimators",
+    "load_model": "eeg2fmri.estimators",
+    # what a model's input and output are (portable models)
+    "EEGSpec": "eeg2fmri.spaces",
+    "OutputSpace": "eeg2fmri.spaces",
+    "conform_raw": "eeg2fmri.spaces",
     # diagnostics
     "overfit_check": "eeg2fmri.diagnostics",
     "planted_target": "eeg2fmri.diagnostics",

@@ -1,6 +1,6 @@
 """Training losses: the SSIM + MSE hybrid (official), MSE, and a correlation loss.
 
-``make_loss(name)`` builds the loss that :class:`~eeg2fmri.estimator.Spec2VolEstimator`
+``make_loss(name)`` builds the loss that :class:`~eeg2fmri.Spec2VolEstimator`
 trains with (its ``loss`` parameter): ``'hybrid'`` (:class:`HybridLoss`, the official
 Spec2VolCAMU-Net loss), ``'mse'`` or ``'correlation'`` (:class:`CorrelationLoss`,
 which rewards following each voxel's fluctuations across the batch).

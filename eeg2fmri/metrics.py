@@ -437,9 +437,9 @@ def _volumes_for_scoring(estimator, y_true, y_pred, kind="metric"):
     to [0, 1]); ``kind='correlation'``: the units of the predictions.
     """
     final = _final_step(estimator)
-    convert = getattr(final, f"_{kind}_inputs", None)
+    convert = getattr(final, "_score_volumes", None)
     if convert is not None:
-        return convert(y_true, y_pred)
+        return convert(y_true, y_pred, kind)
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     shape = getattr(final, "output_shape_", None)

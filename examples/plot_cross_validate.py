@@ -2,12 +2,12 @@
 Cross-validation by participant with scikit-learn
 =================================================
 
-:class:`~eeg2fmri.estimator.Spec2VolEstimator` is a scikit-learn estimator, so
+:class:`~eeg2fmri.Spec2VolEstimator` is a scikit-learn estimator, so
 :func:`sklearn.model_selection.cross_validate` runs leave-one-subject-out evaluation
 directly on a :class:`~eeg2fmri.features.PairedDataset`: ``groups`` are the
 participant labels, and :data:`eeg2fmri.metrics.SCORERS` gives SSIM, PSNR, negated
 MSE and the voxel-wise temporal correlation. The mean-volume baseline and the linear
-band-power ridge (:class:`~eeg2fmri.linear.BandPowerRidge`) are evaluated the same
+band-power ridge (:class:`~eeg2fmri.BandPowerRidge`) are evaluated the same
 way.
 """
 
@@ -23,9 +23,8 @@ import torch
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from threadpoolctl import threadpool_limits
 
-from eeg2fmri.estimator import MeanVolumeRegressor, Spec2VolEstimator
+from eeg2fmri.estimators import BandPowerRidge, MeanVolumeRegressor, Spec2VolEstimator
 from eeg2fmri.features import FeatureParams, build_dataset
-from eeg2fmri.linear import BandPowerRidge
 from eeg2fmri.metrics import SCORERS
 from eeg2fmri.simulate import simulate_dataset
 

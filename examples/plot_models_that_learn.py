@@ -12,11 +12,11 @@ volume. This example asks whether a model follows the EEG in two ways:
    with and without its global bridge.
 2. On a held-out participant, does the synthesized run follow the measured one over
    time, in the voxels where the simulation put EEG-related signal? We compare the
-   default recipe of :class:`~eeg2fmri.estimator.Spec2VolEstimator`, the recipe of
+   default recipe of :class:`~eeg2fmri.Spec2VolEstimator`, the recipe of
    the paper's code (:meth:`Spec2VolEstimator.official()
-   <eeg2fmri.estimator.Spec2VolEstimator.official>`), the linear band-power ridge
-   (:class:`~eeg2fmri.linear.BandPowerRidge`), the mean volume
-   (:class:`~eeg2fmri.estimator.MeanVolumeRegressor`) and the simulator's
+   <eeg2fmri.Spec2VolEstimator.official>`), the linear band-power ridge
+   (:class:`~eeg2fmri.BandPowerRidge`), the mean volume
+   (:class:`~eeg2fmri.MeanVolumeRegressor`) and the simulator's
    noise-free truth, on the voxel-wise temporal correlation and on SSIM.
 
 Everything is small and trained for seconds on one CPU thread: the numbers show
@@ -174,8 +174,7 @@ print(f"{int(network.sum())} of {network.size} voxels in the simulated networks"
 # (otherwise the default recipe keeps the epoch with the best validation temporal
 # correlation, the official one the best validation SSIM). The ridge picks one
 # penalty per voxel by cross-validation over the training participants.
-from eeg2fmri.estimator import MeanVolumeRegressor, Spec2VolEstimator
-from eeg2fmri.linear import BandPowerRidge
+from eeg2fmri.estimators import BandPowerRidge, MeanVolumeRegressor, Spec2VolEstimator
 
 fit_kw = {"groups": groups[train], "runs": runs[train]}
 default = Spec2VolEstimator("spec2vol-tiny", epochs=10, batch_size=8,
@@ -301,11 +300,11 @@ plt.show()
 #   long training; :func:`eeg2fmri.models.model_info` tells which registered models
 #   pass it.
 # - Judge a model by the temporal correlation on held-out participants, next to the
-#   mean volume (0) and a linear baseline (:class:`~eeg2fmri.linear.BandPowerRidge`);
+#   mean volume (0) and a linear baseline (:class:`~eeg2fmri.BandPowerRidge`);
 #   SSIM and PSNR alone cannot tell a model that follows the EEG from one that
 #   does not.
 # - :meth:`Spec2VolEstimator.official()
-#   <eeg2fmri.estimator.Spec2VolEstimator.official>` and
+#   <eeg2fmri.Spec2VolEstimator.official>` and
 #   :meth:`FeatureParams.official() <eeg2fmri.features.FeatureParams.official>`
 #   reproduce the paper's recipe; the defaults are the recipe to train with when
 #   the synthesized BOLD should follow the measured BOLD over time.

@@ -53,7 +53,7 @@ print(events["trial_type"].value_counts())
 # and ``predict`` returns BOLD intensity, the units of the measured run, so both
 # runs go through the GLM as they are. The features use the first 128 frequency
 # bins (up to 64 Hz at this TR) to keep the example fast.
-from eeg2fmri.estimator import Spec2VolEstimator
+from eeg2fmri.estimators import Spec2VolEstimator
 from eeg2fmri.features import FeatureParams, build_dataset
 
 dataset = build_dataset(

@@ -7,9 +7,9 @@ This example walks through the Python API end to end:
 1. simulate a tiny EEG-fMRI BIDS dataset with known ground truth;
 2. pair every BOLD volume with the EEG spectra that precede it
    (:func:`eeg2fmri.features.build_dataset`);
-3. train a :class:`~eeg2fmri.estimator.Spec2VolEstimator` on two participants and
+3. train a :class:`~eeg2fmri.Spec2VolEstimator` on two participants and
    synthesize the volumes of the third (leave-one-subject-out);
-4. compare it with the :class:`~eeg2fmri.estimator.MeanVolumeRegressor` baseline on
+4. compare it with the :class:`~eeg2fmri.MeanVolumeRegressor` baseline on
    the voxel-wise temporal correlation and on SSIM, and plot a measured volume, a
    synthesized volume and the map of temporal correlation with nilearn.
 
@@ -89,7 +89,7 @@ print(X_train.shape, X_test.shape)
 # kept (``validation_groups_`` is None and the validation columns of ``history_``
 # are None). With six or more training participants, one is held out and the epoch
 # with the best validation temporal correlation is kept (``selection='temporal_r'``).
-from eeg2fmri.estimator import MeanVolumeRegressor, Spec2VolEstimator
+from eeg2fmri.estimators import MeanVolumeRegressor, Spec2VolEstimator
 
 est = Spec2VolEstimator("spec2vol-tiny", epochs=10, batch_size=8, random_state=0)
 est.fit(X_train, y_train, groups=dataset.groups[train], runs=runs[train])

@@ -43,7 +43,7 @@ bids_dir = simulate_dataset(
 # --------------------------------------------
 # A 4-window context and the first 128 frequency bins (up to about 59 Hz) keep the
 # example fast; ``runs`` lets the estimator standardize every voxel within its run.
-from eeg2fmri.estimator import Spec2VolEstimator
+from eeg2fmri.estimators import Spec2VolEstimator
 from eeg2fmri.features import FeatureParams, build_dataset
 
 dataset = build_dataset(

@@ -6,7 +6,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from eeg2fmri.estimator import MeanVolumeRegressor, Spec2VolEstimator
+from eeg2fmri.estimators import MeanVolumeRegressor, Spec2VolEstimator
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -138,7 +138,7 @@ class FeatureParams:
         Rectangular TR-window FFT magnitudes (no log) of bins 1..249, z-scored across
         electrodes in every (window, frequency) cell, 20 windows of context ending at
         the target volume's onset, the first 6 volumes discarded. Pair it with
-        :meth:`eeg2fmri.estimator.Spec2VolEstimator.official` to reproduce the paper.
+        :meth:`eeg2fmri.Spec2VolEstimator.official` to reproduce the paper.
 
         Parameters
         ----------

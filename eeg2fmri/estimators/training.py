@@ -1,4 +1,4 @@
-"""The training loop behind :class:`eeg2fmri.estimator.Spec2VolEstimator`.
+"""The training loop behind :class:`eeg2fmri.Spec2VolEstimator`.
 
 Batches are gathered on the fly from (possibly lazy or memory-mapped) arrays with a
 numpy generator, so the full pair arrays are never materialised and a fixed seed gives
@@ -22,24 +22,19 @@ score is kept. The first steps give an estimate of the training time, which is l
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import contextlib
-import hashlib
-import json
 import math
 import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._scaling import InputScaling, TargetScaling, per_volume_minmax
-from ._utils.io import atomic_path, write_json_atomic
-from ._utils.logging import logger
-from .exceptions import ModelFileError
-from .losses import make_loss, ssim
+from .._utils.logging import logger
+from ..losses import make_loss, ssim
+from ._checkpoints import CheckpointStore, fingerprint_digest, state_to_tensors
+from .scaling import InputScaling, TargetScaling, per_volume_minmax
 
 __all__ = [
     "resolve_device",
@@ -55,9 +50,6 @@ __all__ = [
 LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
 #: Validation scores the best epoch can be selected on.
 SELECTIONS = ("temporal_r", "ssim", "psnr", "loss")
-
-CHECKPOINT_FORMAT = "eeg2fmri-checkpoint"
-
 
 def resolve_device(device):
     """Turn ``'auto' | 'cpu' | 'cuda' | 'cuda:N'`` into a :class:`torch.device`."""
@@ -231,111 +223,8 @@ def _barrier(dist_ctx):
         dist.barrier()
 
 
-# ------------------------------------------------------------------------ checkpoints
-
-
 def _epoch_end_hook(epoch):
     """Called after each epoch's checkpoint is written (tests patch it to interrupt)."""
-
-
-def fingerprint_digest(fingerprint):
-    """Short hash of a JSON-able dict identifying a training problem."""
-    blob = json.dumps(fingerprint, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def _state_to_tensors(state_dict):
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
-
-
-class _CheckpointStore:
-    """Per-epoch checkpoints: weights (safetensors), optimizer state, one JSON pointer.
-
-    ``checkpoint.json`` is written last and atomically, and names the files of its
-    epoch; an interruption at any point leaves the previous complete checkpoint.
-    """
-
-    def __init__(self, directory):
-        self.dir = Path(directory)
-
-    @property
-    def pointer(self):
-        return self.dir / "checkpoint.json"
-
-    def load(self, digest):
-        if not self.pointer.is_file():
-            return None
-        try:
-            state = json.loads(self.pointer.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(
-                f"Checkpoint {self.pointer} is unreadable ({exc}); delete it to "
-                "start over."
-            ) from exc
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ModelFileError(
-                f"{self.pointer} was not written by eeg2fmri (no '{CHECKPOINT_FORMAT}' "
-                "marker); choose another checkpoint_dir."
-            )
-        if state.get("fingerprint") != digest:
-            logger.warning(
-                "Checkpoint in %s belongs to another training problem (parameters or "
-                "data differ); starting from scratch and overwriting it.",
-                self.dir,
-            )
-            return None
-        return state
-
-    def read_weights(self, name):
-        from safetensors.torch import load_file
-
-        return load_file(self.dir / name)
-
-    def read_optimizer(self, name):
-        return torch.load(self.dir / name, map_location="cpu", weights_only=True)
-
-    def save(self, epoch, model, optimizer, scheduler, best_state, state):
-        from safetensors.torch import save_file
-
-        self.dir.mkdir(parents=True, exist_ok=True)
-        old = self._files_of(self.load_raw())
-        files = {
-            "weights": f"last-epoch{epoch:04d}.safetensors",
-            "optimizer": f"last-epoch{epoch:04d}.optim.pt",
-        }
-        meta = {"format": CHECKPOINT_FORMAT}
-        with atomic_path(self.dir / files["weights"]) as tmp:
-            save_file(_state_to_tensors(model.state_dict()), tmp, metadata=meta)
-        with atomic_path(self.dir / files["optimizer"]) as tmp:
-            torch.save(
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                },
-                tmp,
-            )
-        if best_state is not None:
-            files["best"] = f"best-epoch{state['best_epoch']:04d}.safetensors"
-            if not (self.dir / files["best"]).is_file():
-                with atomic_path(self.dir / files["best"]) as tmp:
-                    save_file(best_state, tmp, metadata=meta)
-        write_json_atomic(
-            self.pointer,
-            {**state, "format": CHECKPOINT_FORMAT, "epoch": epoch, "files": files},
-        )
-        for name in old - set(files.values()):
-            with contextlib.suppress(FileNotFoundError):
-                (self.dir / name).unlink()
-
-    def load_raw(self):
-        try:
-            return json.loads(self.pointer.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    @staticmethod
-    def _files_of(state):
-        return set((state or {}).get("files", {}).values())
 
 
 # ------------------------------------------------------------------------------- loop
@@ -497,7 +386,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
     history, best_epoch, best_score, best_state = [], 0, -math.inf, None
     start_epoch = 0
 
-    store = _CheckpointStore(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    store = CheckpointStore(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
     digest = fingerprint_digest(cfg.fingerprint)
     if store is not None:
         state = store.load(digest)
@@ -596,7 +485,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             score = _selection_score(record, cfg.selection)
             if score > best_score or best_state is None:
                 best_score, best_epoch = score, epoch + 1
-                best_state = _state_to_tensors(model.state_dict())
+                best_state = state_to_tensors(model.state_dict())
         else:
             best_epoch = epoch + 1
         record["seconds"] = time.perf_counter() - t0

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exceptions import DataError
+from ..exceptions import DataError
 
 __all__ = [
     "INPUT_SCALINGS",

@@ -1,0 +1,35 @@
+"""Scikit-learn estimators that synthesize fMRI volumes from EEG spectra.
+
+All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
+``score``, tags, save/load as safetensors + JSON, and what applying a model needs:
+``eeg_spec_``, ``output_space_``, ``feature_params_``):
+
+- :class:`Spec2VolEstimator`: a deep network of the :mod:`eeg2fmri.models` registry
+  (default ``spec2vol-small``; :meth:`Spec2VolEstimator.official` is the paper's
+  recipe);
+- :class:`BandPowerRidge` and :class:`ReducedRankRidge`: the linear band-power
+  encoding baselines;
+- :class:`MeanVolumeRegressor`: the mean training volume (temporal r = 0).
+
+:func:`load_model` reads any model file.
+"""
+
+from .base import BaseVolumeRegressor, load_model, prediction_units, registered
+from .baseline import MeanVolumeRegressor
+from .network import Spec2VolEstimator
+from .reduced_rank import ReducedRankRidge
+from .ridge import DEFAULT_ALPHAS, DEFAULT_BANDS, DEFAULT_RANKS, BandPowerRidge
+
+__all__ = [
+    "BaseVolumeRegressor",
+    "Spec2VolEstimator",
+    "MeanVolumeRegressor",
+    "BandPowerRidge",
+    "ReducedRankRidge",
+    "DEFAULT_BANDS",
+    "DEFAULT_ALPHAS",
+    "DEFAULT_RANKS",
+    "load_model",
+    "prediction_units",
+    "registered",
+]

@@ -1,0 +1,774 @@
+"""The linear encoding baseline: ridge regression from EEG band power to every voxel.
+
+:class:`BandPowerRidge` averages the EEG spectra of ``X`` over frequency bands (per
+context window and channel), standardizes these band powers and fits one ridge
+regression per voxel, all voxels sharing the penalty ``alpha_`` chosen by
+cross-validation over participants. :class:`ReducedRankRidge` projects the same
+ridge's predictions on the top ``rank_`` principal directions of its fitted training
+values, so that every voxel is predicted from a few shared spatial maps.
+
+Both are scikit-learn regressors with the conventions of
+:class:`eeg2fmri.Spec2VolEstimator`: ``fit(X, y, groups=None, runs=None)``,
+targets scaled by ``target_scaling`` (fitted on the training rows only), ``predict``
+in the units of the targets, ``score`` = mean voxel-wise temporal correlation, and
+:data:`eeg2fmri.metrics.SCORERS` for ``cross_validate``.
+
+Model
+-----
+For a sample, the feature of band ``b = [lo, hi)`` in context window ``t`` and channel
+``c`` is the mean of ``X[t, c, k]`` over the bins ``k`` with
+``lo <= frequencies[k] < hi`` (with the default log-magnitude spectra of
+:class:`eeg2fmri.features.FeatureParams`, the log of the geometric mean magnitude of
+the band). The features, ``n_context * n_channels * n_bands`` per sample, are
+standardized with the training mean and standard deviation (a
+:class:`~sklearn.preprocessing.StandardScaler` inside a
+:class:`~sklearn.pipeline.Pipeline`) and mapped to the targets in model units (for
+``'zscore'``, each voxel standardized within its run) by ridge regression.
+
+Choosing the penalty
+--------------------
+Every candidate in ``alphas`` (and ``ranks``) is scored by the mean voxel-wise
+temporal correlation between the held-out predictions and the held-out targets (model
+units), averaged over the folds; the highest wins, ties going to the larger ``alpha``
+(and the smaller rank). Correlation, not R², because the mean prediction is the
+baseline every model is compared with: it scores 0 by construction. The folds hold
+out whole participants (``groups``) when there are two or more, else contiguous
+blocks of samples, with a warning. Each fold fits its own StandardScaler on its
+training rows; one singular value decomposition of the fold's standardized features
+then gives the ridge solutions for all penalties and all voxels in closed form
+(Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 3.4.1), and the
+reduced-rank projections follow from the ``r x r`` Gram matrix of the fitted values
+(Mukherjee & Zhu, "Reduced rank ridge regression and its kernel extensions", 2011).
+The targets are scaled once, with the statistics of all the rows given to ``fit``:
+with ``'zscore'`` every run is standardized with its own statistics, so when runs
+belong to participants a held-out participant's targets do not inform the training
+folds (``'run'`` and ``'volume'`` change no correlation). The cost per fold is one
+SVD of the fold's features plus about ``n_alphas * n_samples * n_components *
+n_voxels`` multiply-adds.
+
+Memory
+------
+``fit`` holds the training features (float64, ``n_samples x n_features``) and the
+training targets in model units (float32, ``n_samples x n_voxels``); everything per
+voxel is computed in blocks of voxels. The fitted weights are stored in float32 in the
+smaller of two exact forms: the dense ridge coefficients ``(n_voxels, n_features)``,
+or a factorization ``latent (n_components, n_features)`` times ``components_
+(n_components, n_voxels)`` with ``n_components`` the rank of the standardized
+training features (at most ``min(n_samples, n_features)``). With 120 000 voxels and
+9 000 band features the dense form takes 4.3 GB; fitted on 4 000 samples, the
+factorized form takes 2 GB. :class:`ReducedRankRidge` needs only ``rank_ *
+(n_features + n_voxels)`` numbers. Predictions are computed in float64.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from .._utils.logging import logger
+from ..exceptions import ModelFileError
+from . import scaling as _scaling
+from ._band_features import (
+    _band_pairs,
+    _band_power,
+    _band_weights,
+    _cv_ok,
+    _model_targets,
+    _real_vector,
+    _row_step,
+    _RowView,
+)
+from ._ridge_solver import (
+    _centered_block,
+    _correlation_sums,
+    _svd,
+    _voxel_blocks,
+    _voxel_scores,
+)
+from ._validation import check_groups
+from .base import BaseVolumeRegressor
+
+__all__ = ["BandPowerRidge", "DEFAULT_BANDS", "DEFAULT_ALPHAS", "DEFAULT_RANKS"]
+
+#: Default EEG bands in Hz, ``[low, high)``: delta, theta, alpha, beta 1, beta 2,
+#: gamma 1 and gamma 2.
+DEFAULT_BANDS = ((1, 4), (4, 8), (8, 13), (13, 20), (20, 30), (30, 45), (45, 70))
+#: Default ridge penalties: 1, 10, ..., 10**6 (the features are standardized).
+DEFAULT_ALPHAS = (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
+#: Default candidate ranks of :class:`~eeg2fmri.ReducedRankRidge`.
+DEFAULT_RANKS = (1, 2, 4, 8, 16, 32)
+
+_MAX_FOLDS = 5
+
+
+_LINEAR_CHECKS = {
+    "frequencies": (
+        lambda v: v is None or _real_vector(v) is not None,
+        "None or a 1-D sequence of finite frequencies in Hz, one per bin of X",
+    ),
+    "bands": (
+        lambda v: v is None or _band_pairs(v) is not None,
+        "None or a non-empty sequence of (low, high) pairs of finite frequencies in "
+        "Hz with low < high",
+    ),
+    "alphas": (
+        lambda v: _real_vector(v, 0.0) is not None,
+        "a float >= 0 or a non-empty 1-D sequence of floats >= 0",
+    ),
+    "alpha_per_target": (lambda v: isinstance(v, bool | np.bool_), "a bool"),
+    "cv": (
+        _cv_ok,
+        "None, an int >= 2, a cross-validation splitter or an iterable of (train, "
+        "test) index pairs",
+    ),
+}
+
+
+class BandPowerRidge(BaseVolumeRegressor):
+    """Ridge regression from EEG band power to every voxel (linear baseline).
+
+    See the module documentation (:mod:`eeg2fmri.estimators`) for the features, the
+    choice of the penalty by cross-validation and the memory the model takes.
+
+    Parameters
+    ----------
+    frequencies : array-like of shape (n_freqs,)
+        Frequency in Hz of each bin of the last axis of ``X``
+        (:attr:`eeg2fmri.features.PairedDataset.frequencies`). Required unless
+        ``bands`` is None.
+    bands : sequence of (low, high) pairs or None, default=DEFAULT_BANDS
+        Frequency bands in Hz, ``low <= f < high``: delta 1-4, theta 4-8, alpha 8-13,
+        beta 13-20 and 20-30, gamma 30-45 and 45-70 by default. Bands without a bin
+        are skipped. None uses every bin as its own feature (no averaging).
+    alphas : float or array-like of floats >= 0, default=DEFAULT_ALPHAS
+        Candidate ridge penalties (1, 10, ..., 1e6), on standardized features.
+    alpha_per_target : bool, default=True
+        Choose the penalty of every voxel on its own (the candidate with the lowest
+        held-out squared error of that voxel, summed over the folds), as voxel-wise
+        encoding models do; voxels without EEG-related signal get the strongest
+        penalty and predictions near their mean. False: one penalty for all voxels,
+        the candidate with the highest mean held-out correlation.
+    cv : None, int, cross-validation splitter or iterable, default=None
+        Splits that choose ``alpha_``. None: ``GroupKFold(min(5, n_groups))`` when
+        ``groups`` has two or more participants, else ``KFold(min(5, n_samples))``
+        (contiguous blocks, not shuffled, since neighbouring volumes are correlated)
+        with a warning. An int: that number of ``GroupKFold`` or ``KFold`` splits. A
+        splitter gets ``groups`` (e.g. ``LeaveOneGroupOut()``). Ignored when there is
+        a single candidate.
+    target_scaling : {'zscore', 'volume', 'run'}, default='zscore'
+        Targets standardized per voxel within each run, min-max scaled per volume, or
+        min-max scaled over the training targets, as in
+        :class:`~eeg2fmri.Spec2VolEstimator`; ``predict`` returns BOLD
+        intensity for ``'zscore'`` and ``'run'``, per-volume [0, 1] units for
+        ``'volume'``.
+    input_shape : tuple of 3 ints, optional
+        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
+        ``X``: ``(1, 1, n_features)``.
+    output_shape : tuple of 3 ints, optional
+        ``(D, H, W)`` of flattened 2-D ``y``. Default for 1-D/2-D ``y``:
+        ``(1, 1, n_targets)``.
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        ``StandardScaler`` (band-power statistics of the training rows) followed by
+        ``Ridge(alpha=alpha_)`` holding the solution. When ``components_`` is None,
+        ``coef_`` (float32) has shape ``(n_voxels, n_features)`` and
+        ``pipeline_.predict(features)`` gives the model-unit predictions; else
+        ``coef_`` has shape ``(n_components, n_features)``, ``intercept_`` is 0, and
+        the model-unit predictions are
+        ``pipeline_.predict(features) @ components_ + intercept_``.
+    components_ : ndarray of shape (n_components, n_voxels) or None
+        float32. None when the ridge predicts the voxels directly (dense
+        coefficients); else the voxel loadings of the ridge's outputs. The factorized
+        form is used when it takes less memory than the dense one.
+    intercept_ : ndarray of shape (n_voxels,)
+        Mean training target in model units (float64; 0 for ``'zscore'``).
+    coef_ : ndarray of shape (n_voxels, n_features)
+        Ridge coefficients of the standardized band powers (float32), computed on
+        access from the factorized form (mind the memory with many voxels).
+    alpha_ : float or ndarray of shape (n_voxels,)
+        Penalty chosen by cross-validation (one per voxel with
+        ``alpha_per_target=True``).
+    cv_scores_ : dict
+        Mean held-out voxel-wise temporal correlation (model units) of each candidate
+        ``alpha`` used for every voxel; NaN where no fold could be scored; empty
+        without cross-validation.
+    best_score_ : float
+        Mean held-out correlation of the chosen penalties (NaN without
+        cross-validation).
+    n_splits_ : int
+        Number of cross-validation splits (0 without cross-validation).
+    bands_ : ndarray of shape (n_bands, 2) or None
+        The bands that contain at least one bin (None for ``bands=None``).
+    band_weights_ : ndarray of shape (n_freqs, n_bands) or None
+        The averaging matrix of the bins of each band.
+    feature_shape_ : tuple of int
+        ``(n_context, n_channels, n_bands)``: the features (and the columns of
+        ``coef_``) in C order.
+    target_scaler_ : TargetScaling
+        Target statistics (training rows only): ``location`` and ``scale`` of shape
+        ``(D, H, W)`` for ``'zscore'``, ``lo``/``hi`` for ``'run'``.
+    run_source_ : {'runs', 'groups', 'none'}
+        What defined the runs of ``target_scaling='zscore'``.
+    input_shape_, output_shape_ : tuple of int
+        Sample shapes seen in ``fit``.
+    n_features_in_ : int
+        Number of input values per sample.
+    feature_names_in_ : ndarray of str
+        Column names of a 2-D DataFrame ``X``, if it had string column names.
+
+    See Also
+    --------
+    ReducedRankRidge : The same ridge with predictions on a few shared spatial maps.
+    eeg2fmri.MeanVolumeRegressor : The mean-volume baseline (score 0).
+
+    Examples
+    --------
+    Voxels that follow the alpha band (8-13 Hz) of channel 0 plus noise:
+
+    >>> import numpy as np
+    >>> from eeg2fmri.estimators import BandPowerRidge
+    >>> rng = np.random.default_rng(0)
+    >>> freqs = np.arange(1.0, 41.0)  # 40 bins at 1..40 Hz
+    >>> X = rng.normal(size=(90, 2, 3, 40))  # (n_samples, n_context, n_channels, F)
+    >>> alpha_power = X[:, :, 0, 7:12].mean(axis=(1, 2))
+    >>> y = 100 + 5 * alpha_power[:, None, None, None] * np.ones((1, 2, 3, 4))
+    >>> y += rng.normal(scale=0.2, size=y.shape)
+    >>> groups = np.repeat(["01", "02", "03"], 30)  # participant of each sample
+    >>> est = BandPowerRidge(frequencies=freqs).fit(X[:60], y[:60], groups=groups[:60])
+    >>> est.predict(X[60:]).shape
+    (30, 2, 3, 4)
+    >>> est.alpha_.shape, est.feature_shape_  # one penalty per voxel; no 45-70 Hz bin
+    ((24,), (2, 3, 6))
+    >>> bool(est.score(X[60:], y[60:]) > 0.5)
+    True
+    """
+
+    _parameter_checks = _LINEAR_CHECKS
+
+    def __init__(
+        self,
+        *,
+        frequencies=None,
+        bands=DEFAULT_BANDS,
+        alphas=DEFAULT_ALPHAS,
+        alpha_per_target=True,
+        cv=None,
+        target_scaling="zscore",
+        input_shape=None,
+        output_shape=None,
+    ):
+        self.frequencies = frequencies
+        self.bands = bands
+        self.alphas = alphas
+        self.alpha_per_target = alpha_per_target
+        self.cv = cv
+        self.target_scaling = target_scaling
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+
+    # ------------------------------------------------------------------------- fit
+
+    def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
+        """Choose the penalty by cross-validation, then fit on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (a numpy array, a memmap or a lazy array-like, read in
+            chunks of rows).
+        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            Measured volumes.
+        groups : array-like of shape (n_samples,), optional
+            Participant of each sample: the cross-validation holds out whole
+            participants, and, without ``runs``, each participant is one run of
+            ``target_scaling='zscore'``.
+        runs : array-like of shape (n_samples,), optional
+            Run of each sample (``'zscore'``).
+        eeg_spec, output_space : optional
+            What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
+            <eeg2fmri.Spec2VolEstimator.fit>`); the frequencies of the bins come
+            from ``eeg_spec`` (or ``X.eeg_spec``) when ``frequencies`` is None.
+
+        Returns
+        -------
+        self : BandPowerRidge
+            The fitted estimator.
+        """
+        self._validate_params()
+        source_X, source_y = X, y
+        X, y, input_shape, output_shape, y_ndim = self._validate_fit_data(X, y)
+        n = len(X)
+        groups = check_groups(groups, n)
+        weights, bands = _band_weights(
+            self, input_shape[2], self._frequencies(source_X, eeg_spec)
+        )
+        n_bands = input_shape[2] if weights is None else weights.shape[1]
+        features = _band_power(X, input_shape, weights)
+        codes, source = _scaling.run_codes(runs, n, groups)
+        target = _scaling.fit_target_scaling(
+            y, np.arange(n), self.target_scaling, output_shape, codes=codes
+        )
+        Y = _model_targets(y, target, output_shape)
+        self._select(features, Y, groups)
+        self._fit_final(features, Y)
+        self.target_scaler_ = target.release_fit_state()
+        self.run_source_ = source
+        self.bands_ = bands
+        self.band_weights_ = weights
+        self.feature_shape_ = (int(input_shape[0]), int(input_shape[1]), int(n_bands))
+        self.input_shape_ = tuple(int(s) for s in input_shape)
+        self.output_shape_ = tuple(int(s) for s in output_shape)
+        self.n_features_in_ = int(np.prod(input_shape))
+        self._y_ndim = y_ndim
+        self._fit_spaces(
+            source_X, source_y, np.arange(n), eeg_spec=eeg_spec,
+            output_space=output_space, reference=self.target_scaler_.location,
+        )
+        return self
+
+    def _frequencies(self, X, eeg_spec):
+        """``frequencies``, else those of ``eeg_spec`` or of a ``build_dataset`` X."""
+        if self.frequencies is not None:
+            return self.frequencies
+        spec = eeg_spec if eeg_spec is not None else getattr(X, "eeg_spec", None)
+        return None if spec is None else spec.frequencies
+
+    def _candidate_ranks(self):
+        return np.zeros(1, dtype=np.int64)  # plain ridge: no rank
+
+    def _splits(self, features, groups):
+        """The (train, test) index pairs of the cross-validation."""
+        from sklearn.model_selection import GroupKFold, KFold, check_cv
+
+        n = len(features)
+        name = type(self).__name__
+        if n < 2:
+            raise ValueError(
+                f"{name} needs at least 2 samples to choose among the candidate "
+                f"penalties by cross-validation; found n_samples={n}. Pass a single "
+                "value to 'alphas' to fit without cross-validation."
+            )
+        n_groups = 0 if groups is None else len(np.unique(groups))
+        if self.cv is None or isinstance(self.cv, numbers.Integral):
+            if n_groups >= 2:
+                k = min(_MAX_FOLDS, n_groups) if self.cv is None else int(self.cv)
+                splitter, split_groups = GroupKFold(n_splits=k), groups
+            else:
+                k = min(_MAX_FOLDS, n) if self.cv is None else int(self.cv)
+                splitter, split_groups = KFold(n_splits=k), None
+                if self.cv is None:
+                    reason = (
+                        "Only one group (participant) in the training data"
+                        if n_groups == 1
+                        else "No groups given to fit"
+                    )
+                    warnings.warn(
+                        f"{reason}: {name} chooses its penalty by {k}-fold "
+                        "cross-validation over contiguous blocks of samples, which "
+                        "gives optimistic scores because neighbouring volumes are "
+                        "correlated; pass groups=<participant per sample> of two or "
+                        "more participants to hold out whole participants.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+        else:
+            splitter, split_groups = check_cv(self.cv), groups
+        splits = [
+            (np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
+            for tr, te in splitter.split(features, None, split_groups)
+        ]
+        if not splits:
+            raise ValueError(f"The 'cv' parameter of {name} gave no split.")
+        return splits
+
+    def _select(self, features, Y, groups):
+        """Set ``alpha_`` (and ``rank_``), ``cv_scores_``, ``best_score_``."""
+        alphas = np.unique(_real_vector(self.alphas, 0.0))
+        ranks = self._candidate_ranks()
+        if len(alphas) * len(ranks) == 1:
+            self.alpha_, self.cv_scores_ = float(alphas[0]), {}
+            self.best_score_, self.n_splits_ = float("nan"), 0
+            self._set_rank(int(ranks[0]))
+            return
+        splits = self._splits(features, groups)
+        if self._per_target:
+            self._select_per_target(features, Y, splits, alphas)
+            return
+        fold_scores = np.full((len(splits), len(alphas), len(ranks)), np.nan)
+        for i, (tr, te) in enumerate(splits):
+            fold_scores[i] = self._fold_scores(features, Y, tr, te, alphas, ranks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN candidates
+            scores = np.nanmean(fold_scores, axis=0)
+        # preference among ties: smaller rank, then larger alpha
+        order = [(j, i) for j in range(len(ranks)) for i in range(len(alphas))[::-1]]
+        finite = np.isfinite(scores)
+        if finite.any():
+            best = np.max(scores[finite])
+            tol = 1e-12 * max(1.0, abs(best))
+            i, j = next((i, j) for j, i in order if scores[i, j] >= best - tol)
+        else:
+            i, j = order[0][1], order[0][0]
+            warnings.warn(
+                f"{type(self).__name__}: no cross-validation fold could be scored "
+                "(held-out targets constant or fewer than 2 held-out samples); chose "
+                f"alpha={alphas[i]:g}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.alpha_ = float(alphas[i])
+        self._set_rank(int(ranks[j]))
+        self.cv_scores_ = self._score_dict(alphas, ranks, scores)
+        self.best_score_ = float(scores[i, j])
+        self.n_splits_ = len(splits)
+        logger.info(
+            "%s: alpha=%g chosen by %d-fold cross-validation (mean r %.4f)",
+            type(self).__name__,
+            self.alpha_,
+            self.n_splits_,
+            self.best_score_,
+        )
+
+    @property
+    def _per_target(self):
+        return bool(self.get_params(deep=False).get("alpha_per_target", False))
+
+    def _select_per_target(self, features, Y, splits, alphas):
+        """One penalty per voxel: the lowest summed held-out squared error."""
+        n_vox = Y.shape[1]
+        sse = np.zeros((len(alphas), n_vox))
+        r_sum = np.zeros((len(alphas), n_vox))
+        n_scored = np.zeros(n_vox)
+        for tr, te in splits:
+            U, s, _, A = self._fold_setup(features, tr, te)
+            D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])
+            AD = A[None, :, :] * D[:, None, :]
+            per_voxel = len(alphas) * len(te) + len(tr) + len(te)
+            for cols in _voxel_blocks(n_vox, per_voxel):
+                G = U.T @ _centered_block(Y, tr, cols)
+                Yte = _centered_block(Y, te, cols)
+                r, e = _voxel_scores(AD @ G, Yte)
+                sse[:, cols] += e
+                if len(te) >= 2:
+                    varies = np.any(Yte != 0, axis=0)
+                    r_sum[:, cols] += np.where(varies, r, 0.0)
+                    n_scored[cols] += varies
+        # ties go to the larger penalty: search the candidates from the largest
+        best = len(alphas) - 1 - np.argmin(sse[::-1], axis=0)
+        self.alpha_ = alphas[best].astype(np.float64)
+        scored = n_scored > 0
+        mean_r = np.divide(r_sum, np.maximum(n_scored, 1))
+        self.cv_scores_ = {
+            float(a): float(mean_r[i, scored].mean()) if scored.any() else float("nan")
+            for i, a in enumerate(alphas)
+        }
+        self.best_score_ = (
+            float(mean_r[best, np.arange(n_vox)][scored].mean())
+            if scored.any()
+            else float("nan")
+        )
+        self.n_splits_ = len(splits)
+        self._set_rank(0)
+        shares = {float(a): float(np.mean(best == i)) for i, a in enumerate(alphas)}
+        logger.info(
+            "%s: one alpha per voxel by %d-fold cross-validation (share of voxels per "
+            "alpha: %s; mean r %.4f)",
+            type(self).__name__,
+            self.n_splits_,
+            ", ".join(f"{a:g}: {v:.2f}" for a, v in shares.items() if v),
+            self.best_score_,
+        )
+
+    def _set_rank(self, rank):
+        pass
+
+    def _score_dict(self, alphas, ranks, scores):
+        return {float(a): float(scores[i, 0]) for i, a in enumerate(alphas)}
+
+    @staticmethod
+    def _fold_setup(features, tr, te):
+        """Fold-wise standardization and SVD: (U, s, Vt, centered test projections)."""
+        scaler = StandardScaler().fit(features[tr])
+        U, s, Vt = _svd(scaler.transform(features[tr]))
+        A = scaler.transform(features[te]) @ Vt.T
+        A -= A.mean(axis=0) if len(A) else 0.0
+        return U, s, Vt, A
+
+    def _fold_scores(self, features, Y, tr, te, alphas, ranks):
+        """Summed correlation / number of varying voxels, per (alpha, rank)."""
+        U, s, _, A = self._fold_setup(features, tr, te)
+        D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])  # (n_alphas, r)
+        AD = A[None, :, :] * D[:, None, :]
+        sums, count = np.zeros(len(alphas)), 0
+        per_voxel = len(alphas) * len(te) + len(tr) + len(te)
+        for cols in _voxel_blocks(Y.shape[1], per_voxel):
+            G = U.T @ _centered_block(Y, tr, cols)
+            Yte = _centered_block(Y, te, cols)
+            varies = np.any(Yte != 0, axis=0)
+            sums += _correlation_sums(AD @ G, Yte, varies)
+            count += int(varies.sum())
+        if len(te) < 2 or count == 0:
+            return np.full((len(alphas), 1), np.nan)
+        return (sums / count)[:, None]
+
+    def _fit_final(self, features, Y):
+        """Refit on all rows with ``alpha_``: ``pipeline_``, ``components_``..."""
+        scaler = StandardScaler().fit(features)
+        U, s, Vt = _svd(scaler.transform(features))
+        alpha = np.asarray(self.alpha_, dtype=np.float64)
+        rows = np.arange(len(Y))
+        n_vox, n_feat, r = Y.shape[1], features.shape[1], len(s)
+        intercept = np.zeros(n_vox)
+        for cols in _voxel_blocks(n_vox, len(rows)):
+            intercept[cols] = Y[:, cols].mean(axis=0, dtype=np.float64)
+
+        def shrink(G, cols):  # (r, c) ridge factors s / (s**2 + alpha) per voxel
+            a = alpha if alpha.ndim == 0 else alpha[cols][None, :]
+            return G * (s[:, None] / (s[:, None] ** 2 + a))
+
+        if n_feat * n_vox <= r * (n_feat + n_vox):  # dense coefficients are smaller
+            coef = np.empty((n_vox, n_feat), dtype=np.float32)
+            for cols in _voxel_blocks(n_vox, len(rows) + n_feat):
+                G = U.T @ _centered_block(Y, rows, cols)
+                coef[cols] = shrink(G, cols).T @ Vt
+            components = None
+        else:
+            coef = Vt.astype(np.float32)
+            components = np.empty((r, n_vox), dtype=np.float32)
+            for cols in _voxel_blocks(n_vox, len(rows) + r):
+                G = U.T @ _centered_block(Y, rows, cols)
+                components[:, cols] = shrink(G, cols)
+        self._set_model(scaler, coef, components, intercept)
+
+    def _set_model(self, scaler, coef, components, intercept):
+        ridge = Ridge(alpha=self.alpha_)
+        ridge.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
+        # dense: the pipeline predicts model units; factorized: the latent outputs
+        ridge.intercept_ = (
+            np.asarray(intercept, dtype=np.float64)
+            if components is None
+            else np.zeros(len(coef))
+        )
+        ridge.n_features_in_ = int(coef.shape[1])
+        ridge.solver_ = "svd"
+        self.pipeline_ = make_pipeline(scaler, ridge)
+        self.components_ = components
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+
+    # --------------------------------------------------------------------- predict
+
+    @property
+    def coef_(self):
+        """Dense ridge coefficients (n_voxels, n_features), float32 (see class doc)."""
+        check_is_fitted(self)
+        coef = self.pipeline_[-1].coef_
+        if self.components_ is None:
+            return coef
+        return np.ascontiguousarray((coef.T @ self.components_).T)
+
+    def _predict_model_units(self, features):
+        """Model-unit predictions (n, n_voxels) float64 of band-power features."""
+        Xs = self.pipeline_[0].transform(features)
+        coef = self.pipeline_[-1].coef_
+        n_vox = len(self.intercept_)
+        out = np.empty((len(Xs), n_vox))
+        if self.components_ is None:
+            for cols in _voxel_blocks(n_vox, Xs.shape[1] + len(Xs)):
+                out[:, cols] = Xs @ coef[cols].astype(np.float64).T
+        else:
+            latent = Xs @ coef.astype(np.float64).T
+            for cols in _voxel_blocks(n_vox, len(coef) + len(Xs)):
+                out[:, cols] = latent @ self.components_[:, cols].astype(np.float64)
+        out += self.intercept_
+        return out
+
+    def predict(self, X):
+        """Predict volumes from EEG spectra.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (read in chunks of rows).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
+            targets. Units: BOLD intensity like the training targets for
+            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
+            ``'volume'``.
+        """
+        X = self._validate_predict_data(X)
+        n = len(X)
+        shape = tuple(self.output_shape_)
+        n_vox = int(np.prod(shape))
+        dtype = np.float32 if self._y_ndim == 4 else np.float64
+        out = np.empty((n, *shape), dtype=dtype)
+        step = _row_step(8 * (n_vox + np.prod(self.input_shape_)))
+        for start in range(0, n, step):
+            rows = np.arange(start, min(n, start + step))
+            features = _band_power(
+                _RowView(X, rows), self.input_shape_, self.band_weights_
+            )
+            pred = self._predict_model_units(features).reshape(len(rows), *shape)
+            out[rows] = self.target_scaler_.to_prediction(pred)
+        return self._format_prediction(out, n)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "pipeline_")
+
+    # ----------------------------------------------------------------- persistence
+
+    def _state(self):
+        scaler, ridge = self.pipeline_[0], self.pipeline_[-1]
+        tensors = {
+            "scaler.mean": scaler.mean_,
+            "scaler.scale": scaler.scale_,
+            "scaler.var": scaler.var_,
+            "ridge.coef": ridge.coef_,
+            "intercept": self.intercept_,
+        }
+        if self.components_ is not None:
+            tensors["components"] = self.components_
+        if self.band_weights_ is not None:
+            tensors["band_weights"] = self.band_weights_
+        target = self.target_scaler_
+        for name in ("location", "scale"):
+            if getattr(target, name, None) is not None:
+                value = np.asarray(getattr(target, name), np.float32)
+                tensors[f"target.{name}"] = value
+        cv = self.get_params(deep=False).get("cv")
+        if cv is not None and not isinstance(cv, numbers.Integral):
+            logger.info("%s: cv=%r is not saved (None in the file)", type(self), cv)
+        fitted = {
+            "alpha_": self.alpha_,
+            "best_score_": self.best_score_,
+            "n_splits_": self.n_splits_,
+            "feature_shape_": self.feature_shape_,
+            "rank_": getattr(self, "rank_", None),
+            "bands_": self.bands_,
+            "scaler_n_samples_seen": scaler.n_samples_seen_,
+            "cv_scores_": [
+                [*(k if isinstance(k, tuple) else (k,)), v]
+                for k, v in self.cv_scores_.items()
+            ],
+        }
+        scalings = {
+            "target_scaler_": {
+                "method": target.method, "lo": target.lo, "hi": target.hi
+            }
+        }
+        return fitted, tensors, {"scalings": scalings}
+
+    @classmethod
+    def _migrate_params(cls, params, version):
+        params = {k: _as_tuple(v) for k, v in params.items()}
+        if params.get("frequencies") is not None:
+            params["frequencies"] = np.asarray(params["frequencies"], dtype=np.float64)
+        return params
+
+    def _restore(self, desc, tensors, version, source):
+        try:
+            self._restore_fitted(desc, tensors)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = (str(exc).splitlines() or [""])[0]
+            raise ModelFileError(
+                f"Model file {source}: unreadable {type(self).__name__} description "
+                f"or tensors ({type(exc).__name__}: {detail})."
+            ) from exc
+        self._check_tensor_shapes(tensors, source)
+        self._set_model(
+            self._scaler, tensors["ridge.coef"], tensors.get("components"),
+            tensors["intercept"],
+        )
+        del self._scaler
+
+    def _restore_fitted(self, desc, tensors):
+        fitted = desc["fitted"]
+        self.alpha_ = _float_or_array(fitted["alpha_"])
+        self.best_score_ = _float_or_array(fitted["best_score_"])
+        self.n_splits_ = fitted["n_splits_"]
+        self.feature_shape_ = tuple(fitted["feature_shape_"])
+        if fitted.get("rank_") is not None:
+            self.rank_ = int(fitted["rank_"])
+        scores = {}
+        for *key, value in fitted["cv_scores_"]:
+            key = (float(key[0]), int(key[1])) if len(key) == 2 else float(key[0])
+            scores[key] = float("nan") if value is None else float(value)
+        self.cv_scores_ = scores
+        self.bands_ = (
+            None if fitted["bands_"] is None else np.asarray(fitted["bands_"], float)
+        )
+        self.band_weights_ = tensors.get("band_weights")
+        scaling = desc["scalings"]["target_scaler_"]
+        self.target_scaler_ = _scaling.TargetScaling(
+            scaling["method"],
+            lo=scaling.get("lo"),
+            hi=scaling.get("hi"),
+            location=tensors.get("target.location"),
+            scale=tensors.get("target.scale"),
+        )
+        scaler = StandardScaler()
+        scaler.mean_ = tensors["scaler.mean"]
+        scaler.scale_ = tensors["scaler.scale"]
+        scaler.var_ = tensors["scaler.var"]
+        scaler.n_features_in_ = len(scaler.mean_)
+        scaler.n_samples_seen_ = fitted["scaler_n_samples_seen"]
+        self._scaler = scaler
+
+    def _check_tensor_shapes(self, tensors, source):
+        coef, components = tensors.get("ridge.coef"), tensors.get("components")
+        n_vox = int(np.prod(self.output_shape_))
+        n_feat = int(np.prod(self.feature_shape_))
+        n_rows = n_vox if components is None or coef is None else len(coef)
+        expected = {
+            "ridge.coef": (n_rows, n_feat),
+            "scaler.mean": (n_feat,),
+            "intercept": (n_vox,),
+        }
+        if components is not None:
+            expected["components"] = (n_rows, n_vox)
+        if self.band_weights_ is not None:
+            expected["band_weights"] = (self.input_shape_[2], self.feature_shape_[2])
+        if self.target_scaler_.location is not None:
+            expected["target.location"] = tuple(self.output_shape_)
+            expected["target.scale"] = tuple(self.output_shape_)
+        for key, shape in expected.items():
+            if key not in tensors:
+                raise ModelFileError(
+                    f"Model file {source}: expected a tensor '{key}' of shape "
+                    f"{tuple(shape)}, found none."
+                )
+            if tuple(tensors[key].shape) != tuple(shape):
+                raise ModelFileError(
+                    f"Model file {source}: '{key}' has shape "
+                    f"{tuple(tensors[key].shape)}, expected {tuple(shape)}."
+                )
+
+
+def _as_tuple(value):
+    """JSON lists back to (nested) tuples, as the parameters were given."""
+    if isinstance(value, list):
+        return tuple(_as_tuple(v) for v in value)
+    return value
+
+
+def _float_or_array(value):
+    if value is None:
+        return float("nan")
+    if isinstance(value, list):
+        return np.asarray(value, dtype=np.float64)
+    return float(value)
