@@ -77,7 +77,7 @@ def write_spatial_corrections(root, out_root):
     from eeg2fmri.artifacts import correct_artifacts, correction_provenance
     from eeg2fmri.artifacts.derivatives import corrected_eeg_path, write_corrected_eeg
     from eeg2fmri.bids import find_paired_runs, load_eeg
-    from eeg2fmri.features.dataset import _n_slices
+    from eeg2fmri.features.runs import _n_slices
 
     for run in find_paired_runs(root).runs:
         raw = load_eeg(run.eeg_path)

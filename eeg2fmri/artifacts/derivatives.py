@@ -67,9 +67,9 @@ def corrected_eeg_path(root, eeg_path, correction):
 
 
 def _identity(eeg_path):
-    from ..features.dataset import _eeg_files, _file_identity
+    from ..bids.files import eeg_recording_files, file_identity
 
-    return [_file_identity(p) for p in _eeg_files(eeg_path)]
+    return [file_identity(p) for p in eeg_recording_files(eeg_path)]
 
 
 def _write_vmrk(path, data_file, raw):

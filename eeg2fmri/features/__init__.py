@@ -10,10 +10,11 @@
   dataset, with a work-dir cache.
 """
 
-from .dataset import PairedDataset, RunFeatures, build_dataset, load_run_features
+from .dataset import PairedDataset, build_dataset
 from .pairs import BOLD_SCALINGS, ConcatPairs, ContextPairs, VolumeTargets
 from .params import NORMALIZATIONS, FeatureParams
 from .resample import RESAMPLE_METHODS, resample_volumes, resampled_affine
+from .runs import RunFeatures, load_run_features
 from .spectra import (
     WindowGrid,
     compute_run_spectra,

@@ -113,6 +113,10 @@ class ContextPairs(_LazyArray):
         Row of ``spectra`` of each pair's last context window.
     n_context : int
         Windows per context.
+    channels : array-like of int, optional
+        Channel axis order of the pairs: pair channel ``c`` is ``spectra`` channel
+        ``channels[c]`` (runs recorded with another channel order are put in the
+        dataset's order by name). Default: as in ``spectra``.
 
     Attributes
     ----------
@@ -125,7 +129,7 @@ class ContextPairs(_LazyArray):
     as float32. Indexing returns a new ``np.ndarray`` of the selected pairs only.
     """
 
-    def __init__(self, spectra, last_window, n_context):
+    def __init__(self, spectra, last_window, n_context, channels=None):
         if getattr(spectra, "ndim", None) != 3:
             raise ValueError(
                 f"spectra must be 3-D (n_windows, C, F), got shape {np.shape(spectra)}"
@@ -142,15 +146,31 @@ class ContextPairs(_LazyArray):
                 f"for {spectra.shape[0]} windows and n_context={n_context}; "
                 f"found [{last.min()}, {last.max()}]"
             )
+        if channels is not None:
+            channels = np.asarray(channels, dtype=np.int64).ravel()
+            if channels.size and (
+                channels.min() < 0 or channels.max() >= spectra.shape[1]
+            ):
+                raise ValueError(
+                    f"channels must index the {spectra.shape[1]} channels of spectra, "
+                    f"found {channels.tolist()}"
+                )
+            if np.array_equal(channels, np.arange(spectra.shape[1])):
+                channels = None
         self.spectra = spectra
         self.last_window = last
         self.n_context = n_context
+        self.channels = channels
         self.dtype = np.dtype(np.float32)
 
     @property
     def shape(self):
         """``(n_pairs, n_context, C, F)``."""
-        return (self.last_window.size, self.n_context, *self.spectra.shape[1:])
+        n_channels = (
+            self.spectra.shape[1] if self.channels is None else len(self.channels)
+        )
+        return (self.last_window.size, self.n_context, n_channels,
+                self.spectra.shape[2])
 
     def _gather(self, idx):
         offsets = np.arange(-self.n_context + 1, 1)
@@ -161,12 +181,16 @@ class ContextPairs(_LazyArray):
         block = np.asarray(
             self.spectra[lo:hi], dtype=np.float32
         )  # one read for a memmap
+        if self.channels is not None:
+            block = block[:, self.channels]
         return block[rows - lo]
 
     def take(self, indices):
         """Lazy subset: ContextPairs of the pairs ``indices`` (ints or a mask)."""
         idx = _indices(indices, len(self))
-        return ContextPairs(self.spectra, self.last_window[idx], self.n_context)
+        return ContextPairs(
+            self.spectra, self.last_window[idx], self.n_context, self.channels
+        )
 
 
 class VolumeTargets(_LazyArray):
@@ -264,17 +288,31 @@ class ConcatPairs(_LazyArray):
         :class:`ContextPairs`, :class:`VolumeTargets` or arrays, one per run; all with
         the same ``shape[1:]``.
 
+    eeg_spec : EEGSpec, optional
+        What the channel and frequency axes of contexts are (names, sampling rate,
+        frequencies); estimators fitted on these pairs record it.
+    feature_params : FeatureParams, optional
+        How the spectra were computed.
+    output_space : OutputSpace, optional
+        The grid of target volumes.
+
     Attributes
     ----------
     parts : list
     offsets : np.ndarray of int64, shape (n_parts + 1,)
         First global index of each part (and the total length).
+    eeg_spec, feature_params, output_space
+        As given (kept by :meth:`take`).
     """
 
-    def __init__(self, parts):
+    def __init__(self, parts, *, eeg_spec=None, feature_params=None,
+                 output_space=None):
         parts = list(parts)
         if not parts:
             raise ValueError("ConcatPairs needs at least one part")
+        self.eeg_spec = eeg_spec
+        self.feature_params = feature_params
+        self.output_space = output_space
         tail = tuple(parts[0].shape[1:])
         for i, p in enumerate(parts):
             if tuple(p.shape[1:]) != tail:
@@ -309,15 +347,17 @@ class ConcatPairs(_LazyArray):
         """Lazy subset in the order of ``indices``: one part per run of consecutive
         indices that fall in the same original part."""
         idx = _indices(indices, len(self))
+        meta = dict(eeg_spec=self.eeg_spec, feature_params=self.feature_params,
+                    output_space=self.output_space)
         if idx.size == 0:
-            return ConcatPairs([_take(self.parts[0], idx)])
+            return ConcatPairs([_take(self.parts[0], idx)], **meta)
         part, local = self._locate(idx)
         cuts = np.flatnonzero(np.diff(part)) + 1
         new = [
             _take(self.parts[part[seg[0]]], local[seg])
             for seg in np.split(np.arange(idx.size), cuts)
         ]
-        return ConcatPairs(new)
+        return ConcatPairs(new, **meta)
 
 
 def _take(obj, idx):

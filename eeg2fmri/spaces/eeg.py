@@ -97,6 +97,19 @@ class EEGSpec:
             self, "positions", _positions_tuple(self.positions, len(names))
         )
 
+    def __repr__(self):
+        names = list(self.ch_names)
+        shown = ", ".join(names if len(names) <= 6 else [*names[:4], "...", names[-1]])
+        freqs = (
+            f"{min(self.frequencies):.3g}-{self.max_frequency:.3g} Hz"
+            if self.frequencies else "no bins"
+        )
+        return (
+            f"<EEGSpec {self.n_channels} channels ({shown}) at {self.sfreq:g} Hz, "
+            f"TR {self.tr:g} s, {len(self.frequencies)} bins {freqs}, positions "
+            f"{'yes' if self.positions is not None else 'no'}>"
+        )
+
     @property
     def n_channels(self):
         """Number of channels (int)."""
