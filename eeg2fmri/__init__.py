@@ -41,6 +41,7 @@ _LAZY = {
     "find_paired_runs": "eeg2fmri.bids",
     "PairedRun": "eeg2fmri.bids",
     "UnpairedRun": "eeg2fmri.bids",
+    "EEGRun": "eeg2fmri.bids",
     "PairingReport": "eeg2fmri.bids",
     "load_eeg": "eeg2fmri.bids",
     "load_bold": "eeg2fmri.bids",

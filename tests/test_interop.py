@@ -93,7 +93,7 @@ def test_filter_semantics_match_pybids(varied, text):
 
 
 def _pybids(query):
-    from eeg2fmri.bids.discovery import _normalize_filters
+    from eeg2fmri.bids.filters import _normalize_filters
     from eeg2fmri.bids.interop import pybids_query
 
     return pybids_query(_normalize_filters({"bold": query})["bold"])

@@ -29,7 +29,7 @@ from .derivatives import (
     write_metrics_tsv,
     write_synthesized_run,
 )
-from .discovery import PairedRun, PairingReport, UnpairedRun, find_paired_runs
+from .discovery import EEGRun, PairedRun, PairingReport, UnpairedRun, find_paired_runs
 from .eeg import load_eeg
 from .interop import to_bids_path
 from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
@@ -37,6 +37,7 @@ from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
 __all__ = [
     "find_paired_runs",
     "PairedRun",
+    "EEGRun",
     "UnpairedRun",
     "PairingReport",
     "load_eeg",

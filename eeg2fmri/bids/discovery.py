@@ -31,7 +31,6 @@ ignored everywhere; in the raw dataset only ``sub-*`` folders are scanned, so
 in an ``eeg/`` folder, BOLD in ``func/``.
 """
 
-import difflib
 import functools
 import os
 from dataclasses import dataclass, field
@@ -47,30 +46,33 @@ from ..exceptions import (
     MissingInputError,
     NoMatchingDataError,
 )
-from ._entities import ENTITY_KEYS, SidecarFinder, norm_value, parse_name, read_tsv
-from .interop import (
-    ANY,
-    OPTIONAL,
-    bids_path_selection,
-    is_bids_layout,
-    is_bids_path,
-    pybids_query,
-    to_bids_path,
+from ._entities import SidecarFinder, read_tsv
+from ._scanning import (
+    BOLD_EXTENSIONS,
+    EEG_EXTENSIONS,
+    PAIR_ENTITIES,
+    _as_labels,
+    _check_known,
+    _group,
+    _resolve_root,
+    _scan,
+    _scan_layout,
+    _sort_key,
 )
+from .filters import _matches, _merge_filters, _merge_selection, _normalize_filters
+from .interop import bids_path_selection, is_bids_layout, is_bids_path, to_bids_path
 
 __all__ = [
     "find_paired_runs",
     "PairedRun",
+    "EEGRun",
     "UnpairedRun",
     "PairingReport",
     "EEG_EXTENSIONS",
+    "BOLD_EXTENSIONS",
 ]
 
-#: EEG data files we read (BIDS EEG formats); companions (.vmrk, .eeg, .fdt) implied.
-EEG_EXTENSIONS = (".vhdr", ".edf", ".bdf", ".set")
-BOLD_EXTENSIONS = (".nii.gz", ".nii")
-#: The entities that must agree for an EEG and a BOLD file to be one simultaneous run.
-PAIR_ENTITIES = ("sub", "ses", "task", "acq", "run")
+
 _LONG = {
     "sub": "subject",
     "ses": "session",
@@ -88,22 +90,6 @@ def _pair_values(run):
     """Short entity name -> value (or None) of a run's pairing entities."""
     values = (run.subject, run.session, run.task, run.acquisition, run.run)
     return dict(zip(PAIR_ENTITIES, values, strict=True))
-
-
-@dataclass(frozen=True)
-class _File:
-    path: Path
-    entities: dict = field(compare=False)
-    suffix: str
-    extension: str
-    datatype: str
-
-    @property
-    def key(self):
-        return tuple(
-            norm_value(k, self.entities[k]) if k in self.entities else None
-            for k in PAIR_ENTITIES
-        )
 
 
 @dataclass(frozen=True)
@@ -203,6 +189,51 @@ class PairedRun:
 
 
 @dataclass(frozen=True)
+class EEGRun:
+    """One EEG run without BOLD (recorded outside the scanner, or its fMRI is absent).
+
+    A model trained on simultaneous EEG-fMRI synthesizes its BOLD
+    (:func:`eeg2fmri.synthesize_image`, the BIDS-App with ``--model``); nothing can be
+    trained on it.
+
+    Attributes
+    ----------
+    subject, session, task, acquisition, run : str or None
+        Entities of the EEG file (labels without prefixes).
+    eeg_path : Path
+        EEG data file (``.vhdr``, ``.edf``, ``.bdf`` or ``.set``).
+    eeg_metadata : dict
+        Merged ``*_eeg.json`` sidecars (inheritance applied): ``SamplingFrequency``,
+        ``PowerLineFrequency``...
+    """
+
+    subject: str
+    session: str | None
+    task: str
+    acquisition: str | None
+    run: str | None
+    eeg_path: Path
+    eeg_metadata: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def entities(self):
+        """The entities with pybids long names, absent ones left out (dict)."""
+        return {
+            _LONG[k]: v for k, v in _pair_values(self).items() if v is not None
+        }
+
+    @property
+    def label(self):
+        """BIDS basename prefix of the run, e.g. ``"sub-01_task-rest"``."""
+        return _label(_pair_values(self))
+
+    @property
+    def eeg_bids_path(self):
+        """The EEG file as an :class:`mne_bids.BIDSPath`."""
+        return to_bids_path(self.eeg_path)
+
+
+@dataclass(frozen=True)
 class UnpairedRun:
     """A run that could not be paired, and why.
 
@@ -247,6 +278,8 @@ class PairingReport:
         Labels (without ``sub-``) with at least one paired run.
     bids_dir, eeg_root, bold_root : Path
         The raw dataset and where EEG and BOLD were read from.
+    eeg_only : list of EEGRun
+        The EEG runs without BOLD (one EEG file each), sorted like ``runs``.
     """
 
     runs: list
@@ -255,6 +288,12 @@ class PairingReport:
     bids_dir: Path
     eeg_root: Path
     bold_root: Path
+    eeg_only: list = field(default_factory=list)
+
+    @property
+    def eeg_only_participants(self):
+        """Labels (without ``sub-``) with at least one EEG-only run (list of str)."""
+        return sorted({r.subject for r in self.eeg_only})
 
     def __len__(self):
         return len(self.runs)
@@ -278,290 +317,6 @@ class PairingReport:
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- scanning
-def _scan(root, raw):
-    """EEG and BOLD files under ``root/sub-*`` (dotfiles and dot-folders skipped)."""
-    eeg, bold = [], []
-    for top in sorted(root.iterdir()):
-        if not (top.name.startswith("sub-") and top.is_dir()):
-            continue
-        subject = top.name[4:]
-        for folder, dirs, files in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            datatype = os.path.basename(folder)
-            for name in sorted(files):
-                parsed = parse_name(name)
-                if parsed is None:
-                    continue
-                entities, suffix, ext = parsed
-                if suffix == "eeg" and ext.lower() in EEG_EXTENSIONS:
-                    target, wanted = eeg, "eeg"
-                elif suffix == "bold" and ext in BOLD_EXTENSIONS:
-                    target, wanted = bold, "func"
-                else:
-                    continue
-                path = Path(folder) / name
-                if raw and datatype != wanted:
-                    logger.debug("ignoring %s: not in a %s/ folder", path, wanted)
-                    continue
-                if entities.get("sub") != subject:
-                    logger.warning(
-                        "ignoring %s: its sub- entity does not match its folder %s",
-                        path,
-                        top.name,
-                    )
-                    continue
-                if "task" not in entities:
-                    logger.debug("ignoring %s: no task- entity", path)
-                    continue
-                target.append(_File(path, entities, suffix, ext.lower(), datatype))
-    return eeg, bold
-
-
-def _resolve_root(path, bids_dir, name):
-    if path is None:
-        return bids_dir
-    path = Path(path).expanduser()
-    if not path.exists() and not path.is_absolute():
-        # "eeg_pp" -> bids_dir/derivatives/eeg_pp; "derivatives" -> bids_dir/derivatives
-        for base in (bids_dir / "derivatives", bids_dir):
-            if (base / path).exists():
-                path = base / path
-                break
-    if not path.exists():
-        raise MissingInputError(f"{name}: folder {path} does not exist")
-    if not path.is_dir():
-        raise InvalidDatasetError(f"{name}: {path} is not a folder")
-    path = path.resolve()
-    if not (path / "dataset_description.json").is_file():
-        logger.info(
-            "%s %s has no dataset_description.json; indexing it anyway", name, path
-        )
-    return path
-
-
-def _as_labels(value, name, prefix=""):
-    if value is None:
-        return None
-    if isinstance(value, (str, int)):
-        value = [value]
-    try:
-        labels = [str(v) for v in value]
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a label or a list of labels, got {type(value).__name__}"
-        ) from None
-    out = []
-    for label in labels:
-        label = label.strip()
-        if prefix and label.startswith(prefix):
-            label = label[len(prefix) :]
-        if not label:
-            raise ValueError(f"{name}: empty label in {value!r}")
-        out.append(label)
-    return list(dict.fromkeys(out))
-
-
-def _check_known(selected, available, what, dataset):
-    unknown = [s for s in selected if s not in available]
-    if not unknown:
-        return
-    hints = []
-    for s in unknown:
-        close = difflib.get_close_matches(s, sorted(available), n=1)
-        if close:
-            hints.append(f"{s!r} -> did you mean {close[0]!r}?")
-    exists = ", ".join(sorted(available)) or "none"
-    hint = f" ({'; '.join(hints)})" if hints else ""
-    raise NoMatchingDataError(
-        f"{what} {', '.join(unknown)} not found in {dataset}{hint}; available: {exists}"
-    )
-
-
-def _filter_value(value, where):
-    """One filter value in our form: labels as str, None, ANY or OPTIONAL."""
-    if value is None or value is ANY or value is OPTIONAL:
-        return value
-    if isinstance(value, str):
-        return ANY if value == "*" else value
-    if isinstance(value, bool):
-        raise TypeError(
-            f"{where}: expected a label, a list, null or '*', got {value!r}"
-        )
-    if isinstance(value, int):
-        return str(value)
-    name = getattr(value, "name", None)
-    if type(value).__name__ == "Query" and name in ("ANY", "REQUIRED", "NONE",
-                                                    "OPTIONAL"):
-        # pybids' bids.layout.Query enum
-        return {"ANY": ANY, "REQUIRED": ANY, "NONE": None, "OPTIONAL": OPTIONAL}[name]
-    raise TypeError(
-        f"{where}: expected a label, a list, null or '*', got {type(value).__name__}"
-    )
-
-
-def _normalize_filters(bids_filters):
-    """Validate pybids-style filters; short entity keys, values in our form."""
-    if bids_filters is None:
-        return {"eeg": {}, "bold": {}}
-    if not isinstance(bids_filters, dict):
-        raise TypeError(
-            f"bids_filters must be a dict like {{'bold': {{'space': 'T1w'}}}}, got "
-            f"{type(bids_filters).__name__}"
-        )
-    unknown = set(bids_filters) - {"eeg", "bold"}
-    if unknown:
-        raise ValueError(
-            f"bids_filters: unknown key(s) {sorted(unknown)}; expected 'eeg' and/or "
-            "'bold'"
-        )
-    out = {}
-    for modality in ("eeg", "bold"):
-        query = bids_filters.get(modality) or {}
-        if not isinstance(query, dict):
-            raise TypeError(
-                f"bids_filters[{modality!r}] must be a dict, got {type(query).__name__}"
-            )
-        norm = {}
-        for key, value in query.items():
-            where = f"bids_filters[{modality!r}][{key!r}]"
-            if isinstance(value, list | tuple | set):
-                value = [_filter_value(v, where) for v in value]
-            else:
-                value = _filter_value(value, where)
-            if key == "extension":
-                norm[key] = [
-                    v if v is None or isinstance(v, type(ANY)) or v.startswith(".")
-                    else f".{v}"
-                    for v in (value if isinstance(value, list) else [value])
-                ]
-            elif key in ("suffix", "datatype"):
-                wanted = {"eeg": "eeg", "bold": "bold" if key == "suffix" else "func"}
-                options = value if isinstance(value, list) else [value]
-                if wanted[modality] not in options and OPTIONAL not in options:
-                    raise ValueError(
-                        f"{where}: {value!r} selects no {modality.upper()} file; "
-                        f"eeg2fmri reads {key} {wanted[modality]!r} (leave it out)"
-                    )
-                norm[key] = value
-            elif key in ENTITY_KEYS or key in ENTITY_KEYS.values():
-                norm[ENTITY_KEYS.get(key, key)] = value
-            else:
-                close = difflib.get_close_matches(key, list(ENTITY_KEYS), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(
-                    f"bids_filters[{modality!r}]: unknown entity {key!r}{hint}"
-                )
-        out[modality] = norm
-    return out
-
-
-def _matches(f, query):
-    """Whether file ``f`` passes a normalized query (pybids ``get`` semantics)."""
-    for key, wanted in query.items():
-        if key == "extension":
-            have = f.extension
-        elif key == "suffix":
-            have = f.suffix
-        elif key == "datatype":
-            have = f.datatype
-        else:
-            have = f.entities.get(key)
-        options = wanted if isinstance(wanted, list) else [wanted]
-        if OPTIONAL in options:
-            continue
-        ok = False
-        for option in options:
-            if option is None:
-                ok = ok or have is None
-            elif option is ANY:
-                ok = ok or have is not None
-            elif have is not None and norm_value(key, have) == norm_value(key, option):
-                ok = True
-        if not ok:
-            return False
-    return True
-
-
-def _merge_selection(name, given, from_path):
-    if from_path is None:
-        return given
-    if given is not None and _as_labels(given, name) != _as_labels(from_path, name):
-        raise ValueError(
-            f"{name}={given!r} conflicts with the BIDSPath's value {from_path!r}"
-        )
-    return from_path
-
-
-def _merge_filters(bids_filters, extra):
-    merged = {k: dict(v) for k, v in (bids_filters or {}).items()
-              if isinstance(v, dict)}
-    if bids_filters is not None and not isinstance(bids_filters, dict):
-        return bids_filters  # _normalize_filters reports the type error
-    for modality, query in extra.items():
-        if not query:
-            continue
-        target = merged.setdefault(modality, {})
-        for key, value in query.items():
-            if key in target and target[key] != value:
-                raise ValueError(
-                    f"bids_filters[{modality!r}][{key!r}]={target[key]!r} conflicts "
-                    f"with the BIDSPath's value {value!r}"
-                )
-            target[key] = value
-    return merged
-
-
-def _scan_layout(layout, filters):
-    """EEG and BOLD files of a pybids layout's raw dataset, filtered by pybids."""
-    queries = {
-        "eeg": {"datatype": "eeg", "suffix": "eeg", "extension": list(EEG_EXTENSIONS)},
-        "bold": {
-            "datatype": "func",
-            "suffix": "bold",
-            "extension": list(BOLD_EXTENSIONS),
-        },
-    }
-    found = {}
-    for modality, base in queries.items():
-        user = {k: v for k, v in filters[modality].items()
-                if k not in ("suffix", "datatype")}  # validated to include ours
-        query = {**base, **pybids_query(user)}
-        files = []
-        for bids_file in layout.get(scope="raw", return_type="object", **query):
-            path = Path(bids_file.path)
-            parsed = parse_name(path.name)
-            if parsed is None:
-                continue
-            entities, suffix, ext = parsed
-            if (
-                "task" not in entities
-                or "sub" not in entities
-                or ext.lower() not in base["extension"]
-            ):
-                continue
-            files.append(
-                _File(path.resolve(), entities, suffix, ext.lower(),
-                      path.parent.name)
-            )
-        found[modality] = sorted(files, key=lambda f: str(f.path))
-    return found["eeg"], found["bold"]
-
-
-def _group(files):
-    groups = {}
-    for f in files:
-        groups.setdefault(f.key, []).append(f)
-    return groups
-
-
-def _sort_key(key):
-    return tuple(
-        "" if v is None else (f"{int(v):09d}" if v.isdigit() else v) for v in key
-    )
-
-
-# ------------------------------------------------------------------------ public API
 def find_paired_runs(
     bids_dir,
     *,
@@ -571,8 +326,9 @@ def find_paired_runs(
     eeg_derivatives=None,
     bold_derivatives=None,
     bids_filters=None,
+    allow_eeg_only=False,
 ):
-    """Find every run that has both EEG and BOLD.
+    """Find every run that has both EEG and BOLD (and those that have EEG only).
 
     Parameters
     ----------
@@ -609,11 +365,15 @@ def find_paired_runs(
         a label, a list (any of; it may hold None), None (entity absent), ``"*"`` or
         ``bids.layout.Query.ANY`` (present, any value), ``Query.OPTIONAL`` (no
         constraint). Run-like indices match as numbers (``1`` = ``"01"``).
+    allow_eeg_only : bool, default=False
+        Return the report when the selection has EEG runs but no paired run (a plain
+        BIDS EEG dataset), instead of raising NoMatchingDataError.
 
     Returns
     -------
     report : PairingReport
-        ``.runs`` paired runs (sorted), ``.unpaired`` the rest, ``.participants``.
+        ``.runs`` paired runs (sorted), ``.eeg_only`` the EEG runs without BOLD,
+        ``.unpaired`` everything not paired, ``.participants``.
 
     Raises
     ------
@@ -723,7 +483,7 @@ def find_paired_runs(
     bold_groups = _group(f for f in bold_files if keep(f, "bold"))
 
     eeg_sidecars, bold_sidecars = SidecarFinder(eeg_root), SidecarFinder(bold_root)
-    runs, unpaired = [], []
+    runs, unpaired, eeg_only = [], [], []
     for key in sorted(set(eeg_groups) | set(bold_groups), key=_sort_key):
         eegs, bolds = eeg_groups.get(key, []), bold_groups.get(key, [])
         problem = None
@@ -747,6 +507,19 @@ def find_paired_runs(
                 eegs + bolds,
                 f"{len(many)} {modality.upper()} files fit ({names}); narrow with "
                 f"bids_filters={{'{modality}': {{...}}}}",
+            )
+        if not bolds and len(eegs) == 1:
+            e = eegs[0].entities
+            eeg_only.append(
+                EEGRun(
+                    subject=e["sub"],
+                    session=e.get("ses"),
+                    task=e["task"],
+                    acquisition=e.get("acq"),
+                    run=e.get("run"),
+                    eeg_path=eegs[0].path,
+                    eeg_metadata=eeg_sidecars.metadata(eegs[0].path, e, "eeg"),
+                )
             )
         if problem is not None:
             modality, files, reason = problem
@@ -787,11 +560,19 @@ def find_paired_runs(
         )
 
     participants = sorted({r.subject for r in runs})
-    report = PairingReport(runs, unpaired, participants, bids_dir, eeg_root, bold_root)
+    report = PairingReport(
+        runs, unpaired, participants, bids_dir, eeg_root, bold_root, eeg_only
+    )
     if unpaired:
         shown = "; ".join(f"{u.label} ({u.modality}: {u.reason})" for u in unpaired[:5])
         more = f" and {len(unpaired) - 5} more" if len(unpaired) > 5 else ""
         logger.warning("%d unpaired run(s) skipped: %s%s", len(unpaired), shown, more)
+    if not runs and allow_eeg_only and eeg_only:
+        logger.info(
+            "found no paired run but %d EEG-only run(s) of %d participant(s)",
+            len(eeg_only), len(report.eeg_only_participants),
+        )
+        return report
     if not runs:
         selection = (
             f"participants {', '.join(subjects)}" if subjects else "the selection"

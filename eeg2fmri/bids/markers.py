@@ -249,9 +249,10 @@ def find_volume_onsets(
         ``max(0.02 * tr, 2 / sfreq)``.
     extra_triggers : {"first", "last", "error"}, default "first"
         What to keep when there are more triggers than ``n_volumes``.
-    fallback : bool, default True
-        Without volume triggers, assume EEG sample 0 is the first volume (WARNING);
-        False raises AlignmentError instead.
+    fallback : bool or "quiet", default True
+        Without volume triggers, assume EEG sample 0 is the first volume (WARNING;
+        ``"quiet"``: INFO, for EEG recorded without a scanner, where that is the
+        expected timing); False raises AlignmentError instead.
     run_label : str, optional
         Name of the run for messages (default: the EEG file name).
 
@@ -295,7 +296,8 @@ def find_volume_onsets(
                 f"{label}: no volume trigger among the EEG annotations "
                 f"({', '.join(map(repr, groups)) or 'none'})"
             )
-        logger.warning(
+        log = logger.info if fallback == "quiet" else logger.warning
+        log(
             "%s: no volume trigger among the EEG annotations (%s); assuming EEG sample "
             "0 is the first volume onset (TR %g s, %d volumes)",
             label,

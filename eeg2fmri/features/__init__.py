@@ -11,7 +11,14 @@
 """
 
 from .dataset import PairedDataset, build_dataset
-from .pairs import BOLD_SCALINGS, ConcatPairs, ContextPairs, VolumeTargets
+from .pairs import (
+    BOLD_SCALINGS,
+    ConcatPairs,
+    ContextPairs,
+    FrameContexts,
+    VolumeTargets,
+    whole_run_contexts,
+)
 from .params import NORMALIZATIONS, FeatureParams
 from .resample import RESAMPLE_METHODS, resample_volumes, resampled_affine
 from .runs import RunFeatures, load_run_features
@@ -38,6 +45,8 @@ __all__ = [
     "ContextPairs",
     "VolumeTargets",
     "ConcatPairs",
+    "FrameContexts",
+    "whole_run_contexts",
     "BOLD_SCALINGS",
     "resample_volumes",
     "resampled_affine",

@@ -14,7 +14,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ContextPairs", "VolumeTargets", "ConcatPairs", "BOLD_SCALINGS"]
+__all__ = [
+    "ContextPairs",
+    "FrameContexts",
+    "whole_run_contexts",
+    "VolumeTargets",
+    "ConcatPairs",
+    "BOLD_SCALINGS",
+]
 
 #: Accepted values of ``bold_scaling``.
 BOLD_SCALINGS = (None, "run", "volume")
@@ -191,6 +198,93 @@ class ContextPairs(_LazyArray):
         return ContextPairs(
             self.spectra, self.last_window[idx], self.n_context, self.channels
         )
+
+
+class FrameContexts(_LazyArray):
+    """Contexts given row by row: context ``i`` is ``spectra[rows[i]]``.
+
+    Parameters
+    ----------
+    spectra : np.ndarray, shape (n_rows, C, F)
+        Window spectra (row 0 may be a fill spectrum for missing windows).
+    rows : array-like of int, shape (n_frames, n_context)
+        Row of ``spectra`` of each context window.
+
+    Attributes
+    ----------
+    shape : tuple
+        ``(n_frames, n_context, C, F)``.
+    """
+
+    def __init__(self, spectra, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 2 or (rows.size and (rows.min() < 0
+                                             or rows.max() >= len(spectra))):
+            raise ValueError(
+                f"rows must be (n_frames, n_context) indices into {len(spectra)} "
+                f"spectra, got shape {rows.shape}"
+            )
+        self.spectra = spectra
+        self.rows = rows
+        self.dtype = np.dtype(np.float32)
+
+    @property
+    def shape(self):
+        """``(n_frames, n_context, C, F)``."""
+        return (*self.rows.shape, *self.spectra.shape[1:])
+
+    def _gather(self, idx):
+        return np.asarray(self.spectra[self.rows[idx]], dtype=np.float32)
+
+    def take(self, indices):
+        """Lazy subset of the frames ``indices``."""
+        return FrameContexts(self.spectra, self.rows[_indices(indices, len(self))])
+
+
+def whole_run_contexts(spectra, first_window, n_context, n_frames, fill=None):
+    """The EEG context of every frame of a run, missing windows filled.
+
+    Frame ``v`` (the volume acquired from onset ``v``) uses windows
+    ``v - n_context .. v - 1``, as the training pairs do; windows the EEG does not
+    hold (before its start, after its end) are replaced by ``fill``.
+
+    Parameters
+    ----------
+    spectra : np.ndarray, shape (n_windows, C, F)
+        Window spectra; row ``i`` is window ``first_window + i``.
+    first_window : int
+        Window index of row 0 (:attr:`WindowGrid.first_window`).
+    n_context : int
+        Windows per context.
+    n_frames : int
+        Frames (volumes) to synthesize: ``0 .. n_frames - 1``.
+    fill : np.ndarray of shape (C, F), optional
+        Spectrum that stands for a missing window; default the mean over the run's
+        windows (the recording's average state: no information about that time).
+
+    Returns
+    -------
+    contexts : FrameContexts
+        ``(n_frames, n_context, C, F)``.
+    n_available : np.ndarray of int, shape (n_frames,)
+        Windows of each context the EEG holds (``n_context`` = complete).
+    """
+    spectra = np.asarray(spectra, dtype=np.float32)
+    if spectra.ndim != 3 or len(spectra) == 0:
+        raise ValueError(
+            f"spectra must be (n_windows >= 1, C, F), got shape {spectra.shape}"
+        )
+    if fill is None:
+        fill = spectra.mean(axis=0)
+    fill = np.asarray(fill, dtype=np.float32).reshape(1, *spectra.shape[1:])
+    padded = np.concatenate([fill, spectra])
+    window = (
+        np.arange(int(n_frames))[:, None] + np.arange(-int(n_context), 0)[None, :]
+    )
+    row = window - int(first_window)
+    valid = (row >= 0) & (row < len(spectra))
+    rows = np.where(valid, row + 1, 0)
+    return FrameContexts(padded, rows), valid.sum(axis=1).astype(np.int64)
 
 
 class VolumeTargets(_LazyArray):
