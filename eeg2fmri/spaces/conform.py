@@ -40,11 +40,18 @@ __all__ = ["conform_raw", "Conformed", "DEFAULT_MAX_INTERPOLATED", "standard_pos
 DEFAULT_MAX_INTERPOLATED = 0.25
 
 
+#: MNE's template 10-05 montage: ``colin27_1005`` since MNE 1.13 (the same positions
+#: as the ``standard_1005`` name it replaces).
+_TEMPLATE_MONTAGES = ("colin27_1005", "standard_1005")
+
+
 @functools.lru_cache(maxsize=1)
 def _standard_positions():
     import mne
 
-    montage = mne.channels.make_standard_montage("standard_1005")
+    available = set(mne.channels.get_builtin_montages())
+    name = next(m for m in _TEMPLATE_MONTAGES if m in available)
+    montage = mne.channels.make_standard_montage(name)
     pos = montage.get_positions()["ch_pos"]
     return {
         canonical_channel_name(k): np.asarray(v, dtype=float)
@@ -53,7 +60,7 @@ def _standard_positions():
 
 
 def standard_position(name):
-    """Position (head frame, m) of a site in MNE's ``standard_1005`` montage, or None.
+    """Position (head frame, m) of a site in MNE's template 10-05 montage, or None.
 
     Parameters
     ----------
@@ -224,7 +231,7 @@ def _positions(raw, spec, match, targets, source):
         else:
             xyz = standard_position(name)
             if xyz is not None:
-                sources.add("the standard_1005 montage")
+                sources.add("MNE's template 10-05 montage")
         if xyz is None:
             unknown.append(name)
         else:
@@ -335,7 +342,7 @@ def conform_raw(
             data[i] = values[rows[match.mapping[name]]]
     del values
     info = mne.create_info(list(spec.ch_names), spec.sfreq, list(spec.ch_types))
-    out = mne.io.RawArray(data, info, copy="none", verbose=False)
+    out = mne.io.RawArray(data, info, copy=None, verbose=False)
     if raw.info["meas_date"] is not None:
         out.set_meas_date(raw.info["meas_date"])
     out.set_annotations(raw.annotations.copy())
