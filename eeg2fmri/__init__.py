@@ -35,6 +35,7 @@ from ._version import __version__
 _LAZY = {
     # simulation
     "simulate_dataset": "eeg2fmri.simulate",
+    "simulate_eeg_only_dataset": "eeg2fmri.simulate",
     "SIMULATION_PRESETS": "eeg2fmri.simulate",
     "SimulationPreset": "eeg2fmri.simulate",
     # BIDS input

@@ -3,6 +3,9 @@
 >>> from eeg2fmri.simulate import simulate_dataset
 >>> simulate_dataset("sim", preset="noddi", random_state=0)  # doctest: +SKIP
 
+:func:`simulate_eeg_only_dataset` writes the EEG of the same participants "recorded
+elsewhere" (another cap, no BOLD in the raw data), for held-out evaluation.
+
 See :func:`simulate_dataset` for the parameters, :data:`SIMULATION_PRESETS` for the
 presets (reduced versions of the NODDI, Oddball and CN-EPFL datasets, and
 ``inscanner``, a raw MR-room recording), :mod:`eeg2fmri.simulate.generative` for the
@@ -11,12 +14,14 @@ generative model and :mod:`eeg2fmri.simulate.scanner` for the scanner realism
 """
 
 from .dataset import simulate_dataset
+from .eeg_only import simulate_eeg_only_dataset
 from .generative import NETWORKS, canonical_hrf
 from .presets import SIMULATION_PRESETS, SimulationPreset
 from .scanner import measure_bold_noise
 
 __all__ = [
     "simulate_dataset",
+    "simulate_eeg_only_dataset",
     "SIMULATION_PRESETS",
     "SimulationPreset",
     "NETWORKS",

@@ -13,7 +13,7 @@ from .generative import GenerativeModel
 from .presets import resolve_preset
 from .writer import write_network_maps, write_run, write_top_level
 
-__all__ = ["simulate_dataset", "root_seed_sequence"]
+__all__ = ["simulate_dataset", "root_seed_sequence", "atomic_dataset_dir"]
 
 
 def root_seed_sequence(random_state):
@@ -61,6 +61,28 @@ def _subject_params(root_ss, index):
     }
 
 
+def simulate_subject_run(model, root_ss, index, run_index, n_runs, subject):
+    """Simulate run ``run_index`` (0-based) of subject ``index`` (0-based).
+
+    Seeded by ``SeedSequence(root_ss.entropy, spawn_key=(index, run_index + 1))``;
+    the truth JSON gains ``subject``, ``run``, ``seed`` and ``preset``.
+
+    Returns
+    -------
+    run : SimulatedRun
+    """
+    ss = np.random.SeedSequence(root_ss.entropy, spawn_key=(index, run_index + 1))
+    run = model.simulate_run(ss, model.preset.n_volumes, subject)
+    run.truth["subject"] = subject["label"]
+    run.truth["run"] = run_index + 1 if n_runs > 1 else None
+    run.truth["seed"] = {
+        "entropy": str(root_ss.entropy),
+        "spawn_key": [index, run_index + 1],
+    }
+    run.truth["preset"] = model.preset.to_dict()
+    return run
+
+
 def _prepare_out_dir(out_dir, overwrite):
     if out_dir.exists() or out_dir.is_symlink():
         if not out_dir.is_dir():
@@ -78,6 +100,55 @@ def _prepare_out_dir(out_dir, overwrite):
                     "overwrite"
                 )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dataset_dir(out_dir, overwrite):
+    """Write a dataset into a temporary folder renamed to ``out_dir`` at the end.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Must not exist or be empty, unless ``overwrite`` (and it holds a
+        ``dataset_description.json``).
+    overwrite : bool
+
+    Yields
+    ------
+    tmp : Path
+        Folder to write into; removed if the block raises.
+    """
+    _prepare_out_dir(out_dir, overwrite)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the dataset follows the umask
+    try:
+        yield tmp
+        trash = None
+        if out_dir.exists():
+            trash = Path(
+                tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent)
+            )
+            out_dir.rename(trash / "old")
+        try:
+            tmp.rename(out_dir)
+        except OSError:
+            if trash is not None:
+                (trash / "old").rename(out_dir)
+            raise
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+
+
+def check_positive_int(name, value):
+    """Raise a one-line ValueError unless ``value`` is a positive integer."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
 def simulate_dataset(
@@ -174,36 +245,19 @@ def simulate_dataset(
     if n_volumes is not None:
         overrides["n_volumes"] = n_volumes
     p = resolve_preset(preset, **overrides)
-    for name, value in (("n_subjects", n_subjects), ("n_runs", n_runs)):
-        if (
-            not isinstance(value, (int, np.integer))
-            or isinstance(value, bool)
-            or value < 1
-        ):
-            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    check_positive_int("n_subjects", n_subjects)
+    check_positive_int("n_runs", n_runs)
     root_ss = root_seed_sequence(random_state)
     _prepare_out_dir(out_dir, overwrite)
 
     model = GenerativeModel(p)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the dataset follows the umask
-    try:
+    with atomic_dataset_dir(out_dir, overwrite) as tmp:
         subjects = []
         for s in range(n_subjects):
             subject = _subject_params(root_ss, s)
             subjects.append(subject)
             for r in range(n_runs):
-                ss = np.random.SeedSequence(root_ss.entropy, spawn_key=(s, r + 1))
-                run = model.simulate_run(ss, p.n_volumes, subject)
-                run.truth["subject"] = subject["label"]
-                run.truth["run"] = r + 1 if n_runs > 1 else None
-                run.truth["seed"] = {
-                    "entropy": str(root_ss.entropy),
-                    "spawn_key": [s, r + 1],
-                }
-                run.truth["preset"] = p.to_dict()
+                run = simulate_subject_run(model, root_ss, s, r, n_runs, subject)
                 label = r + 1 if n_runs > 1 else None
                 write_run(
                     tmp,
@@ -224,22 +278,4 @@ def simulate_dataset(
                 )
                 logger.info("simulated sub-%s run %d", subject["label"], r + 1)
         write_top_level(tmp, p, subjects, model.networks)
-        trash = None
-        if out_dir.exists():
-            trash = Path(
-                tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent)
-            )
-            out_dir.rename(trash / "old")
-        try:
-            tmp.rename(out_dir)
-        except OSError:
-            if trash is not None:
-                (trash / "old").rename(out_dir)
-            raise
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
     return out_dir

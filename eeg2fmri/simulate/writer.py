@@ -13,7 +13,13 @@ import numpy as np
 
 from .._version import __version__
 
-__all__ = ["write_run", "write_top_level", "run_basename"]
+__all__ = [
+    "write_run",
+    "write_truth",
+    "write_eeg_recording",
+    "write_top_level",
+    "run_basename",
+]
 
 CODE_URL = "https://github.com/eeg2fmri/eeg2fmri"
 DERIV_NAME = "simulation"
@@ -76,6 +82,77 @@ def _write_vmrk(path, data_file, markers):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def write_eeg_recording(
+    eeg_dir,
+    base,
+    *,
+    eeg,
+    sfreq,
+    ch_names,
+    ch_types,
+    markers,
+    status=None,
+    status_description=None,
+):
+    """Write one BrainVision recording with its ``_eeg.json`` and ``_channels.tsv``.
+
+    Parameters
+    ----------
+    eeg_dir : Path
+        ``sub-XX/eeg`` folder (created).
+    base : str
+        BIDS basename prefix, e.g. ``sub-01_task-rest``.
+    eeg : ndarray of shape (n_channels, n_samples) float32
+        Data in µV.
+    sfreq : float
+    ch_names, ch_types : list of str
+        Names and BIDS types (``EEG``, ``ECG``, ``EOG``, ``EMG``...), file order.
+    markers : list of (str, str, int)
+        ``(type, description, 0-based sample)`` written to the ``.vmrk``.
+    status : list of str, optional
+        ``good`` or ``bad`` per channel (default: all good).
+    status_description : list of str, optional
+        Why a channel is bad (``n/a`` for good ones); written only with ``status``.
+
+    Returns
+    -------
+    vhdr : Path
+    """
+    import pandas as pd
+    import pybv
+
+    eeg_dir.mkdir(parents=True, exist_ok=True)
+    # pybv writes .vhdr/.eeg (data in volts -> µV float32), we write the .vmrk
+    pybv.write_brainvision(
+        data=eeg * np.float32(1e-6),
+        sfreq=sfreq,
+        ch_names=list(ch_names),
+        fname_base=f"{base}_eeg",
+        folder_out=str(eeg_dir),
+        overwrite=True,
+        events=None,
+        resolution=0.1,
+        unit="µV",
+        fmt="binary_float32",
+    )
+    _write_vmrk(eeg_dir / f"{base}_eeg.vmrk", f"{base}_eeg.eeg", markers)
+    _json(
+        eeg_dir / f"{base}_eeg.json",
+        {"RecordingDuration": round(eeg.shape[1] / sfreq, 6)},
+    )
+    table = {
+        "name": list(ch_names),
+        "type": list(ch_types),
+        "units": "µV",
+        "sampling_frequency": sfreq,
+        "status": "good" if status is None else list(status),
+    }
+    if status is not None and status_description is not None:
+        table["status_description"] = list(status_description)
+    _tsv(eeg_dir / f"{base}_channels.tsv", pd.DataFrame(table))
+    return eeg_dir / f"{base}_eeg.vhdr"
+
+
 def write_run(root, run, *, subject, task, run_label, affine, tr):
     """Write one run's raw files and its ``derivatives/simulation`` truth.
 
@@ -98,43 +175,19 @@ def write_run(root, run, *, subject, task, run_label, affine, tr):
         ``{"eeg": .vhdr path, "bold": .nii.gz path}``.
     """
     import pandas as pd
-    import pybv
 
     base = run_basename(subject, task, run_label)
     eeg_dir = root / f"sub-{subject}" / "eeg"
     func_dir = root / f"sub-{subject}" / "func"
-    eeg_dir.mkdir(parents=True, exist_ok=True)
     func_dir.mkdir(parents=True, exist_ok=True)
-
-    # EEG: pybv writes .vhdr/.eeg (data in volts -> µV float32), we write the .vmrk
-    pybv.write_brainvision(
-        data=run.eeg * np.float32(1e-6),
+    vhdr = write_eeg_recording(
+        eeg_dir,
+        base,
+        eeg=run.eeg,
         sfreq=run.sfreq,
         ch_names=run.ch_names,
-        fname_base=f"{base}_eeg",
-        folder_out=str(eeg_dir),
-        overwrite=True,
-        events=None,
-        resolution=0.1,
-        unit="µV",
-        fmt="binary_float32",
-    )
-    _write_vmrk(eeg_dir / f"{base}_eeg.vmrk", f"{base}_eeg.eeg", run.markers)
-    _json(
-        eeg_dir / f"{base}_eeg.json",
-        {"RecordingDuration": round(run.eeg.shape[1] / run.sfreq, 6)},
-    )
-    _tsv(
-        eeg_dir / f"{base}_channels.tsv",
-        pd.DataFrame(
-            {
-                "name": run.ch_names,
-                "type": run.ch_types,
-                "units": "µV",
-                "sampling_frequency": run.sfreq,
-                "status": "good",
-            }
-        ),
+        ch_types=run.ch_types,
+        markers=run.markers,
     )
     if run.events is not None:
         trig_type, _, trig_desc = run.truth["trigger"].partition("/")
@@ -157,8 +210,42 @@ def write_run(root, run, *, subject, task, run_label, affine, tr):
 
     bold_path = func_dir / f"{base}_bold.nii.gz"
     _bold_image(run.bold, affine, tr, np.int16).to_filename(bold_path)
+    write_truth(
+        root,
+        run,
+        subject=subject,
+        task=task,
+        base=base,
+        affine=affine,
+        tr=tr,
+        bold_source=f"bids:raw:sub-{subject}/func/{base}_bold.nii.gz",
+    )
+    paths = {"eeg": vhdr, "bold": bold_path}
+    if run.clean_eeg is not None:
+        paths["clean_eeg"] = _write_clean_eeg(root, run, subject, base)
+    return paths
 
-    # derivatives/simulation: noise-free BOLD, drives, truth, network maps
+
+def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
+    """Write a run's ``derivatives/simulation`` truth: noise-free BOLD, drives, JSON.
+
+    Parameters
+    ----------
+    root : Path
+        Dataset root (raw); files go to ``derivatives/simulation/sub-XX/func``.
+    run : SimulatedRun
+    subject, task, base : str
+        Subject label, task label and BIDS basename prefix of the run.
+    affine : ndarray of shape (4, 4)
+    tr : float
+    bold_source : str
+        BIDS URI of the measured BOLD the truth belongs to (``Sources``).
+
+    Returns
+    -------
+    deriv : Path
+        The ``derivatives/simulation/sub-XX/func`` folder.
+    """
     deriv = root / "derivatives" / DERIV_NAME / f"sub-{subject}" / "func"
     deriv.mkdir(parents=True, exist_ok=True)
     _bold_image(run.noiseless, affine, tr, np.int16).to_filename(
@@ -173,7 +260,7 @@ def write_run(root, run, *, subject, task, run_label, affine, tr):
             "SkullStripped": False,
             "Description": "Simulated BOLD without thermal noise: baseline x (1 + "
             "network signals + drift); scaled int16 (scl_slope).",
-            "Sources": [f"bids:raw:sub-{subject}/func/{base}_bold.nii.gz"],
+            "Sources": [bold_source],
         },
     )
     _tsv(deriv / f"{base}_desc-drives_timeseries.tsv", run.drives)
@@ -196,10 +283,7 @@ def write_run(root, run, *, subject, task, run_label, affine, tr):
     columns["drift"] = {"Description": "Slow scanner drift (fraction of baseline)."}
     _json(deriv / f"{base}_desc-drives_timeseries.json", columns)
     _json(deriv / f"{base}_desc-truth.json", run.truth)
-    paths = {"eeg": eeg_dir / f"{base}_eeg.vhdr", "bold": bold_path}
-    if run.clean_eeg is not None:
-        paths["clean_eeg"] = _write_clean_eeg(root, run, subject, base)
-    return paths
+    return deriv
 
 
 def _write_clean_eeg(root, run, subject, base):
@@ -236,8 +320,12 @@ def _write_clean_eeg(root, run, subject, base):
     return deriv / f"{stem}.vhdr"
 
 
-def write_network_maps(root, maps, affine, subject, task, run_label):
-    """Write the (K, D, H, W) network maps as a 4-D NIfTI (4th axis = network)."""
+def write_network_maps(root, maps, affine, subject, task, run_label, source=None):
+    """Write the (K, D, H, W) network maps as a 4-D NIfTI (4th axis = network).
+
+    ``source`` is the BIDS URI of the BOLD the maps belong to (default: the raw
+    ``func`` BOLD of the run).
+    """
     import nibabel as nib
 
     base = run_basename(subject, task, run_label)
@@ -257,29 +345,14 @@ def write_network_maps(root, maps, affine, subject, task, run_label):
             "of 'networks' in the truth JSON), weights in [0, 1].",
             "SpatialReference": "MNI152 ICBM 2009a symmetric (nilearn bundled "
             "template), resampled to the BOLD grid",
-            "Sources": [f"bids:raw:sub-{subject}/func/{base}_bold.nii.gz"],
+            "Sources": [source or f"bids:raw:sub-{subject}/func/{base}_bold.nii.gz"],
         },
     )
     return path
 
 
-def write_top_level(root, preset, subjects, networks):
-    """Write dataset-level files of the raw and the derivative dataset.
-
-    Parameters
-    ----------
-    root : Path
-    preset : SimulationPreset
-    subjects : list of dict
-        Each with ``label``, ``age``, ``sex``.
-    networks : sequence of NetworkSpec
-    """
-    import pandas as pd
-
-    from .generative import slice_timing
-
-    p = preset
-    generated_by = [
+def _generated_by():
+    return [
         {
             "Name": "eeg2fmri",
             "Version": __version__,
@@ -288,29 +361,41 @@ def write_top_level(root, preset, subjects, networks):
             "CodeURL": CODE_URL,
         }
     ]
+
+
+def _task_texts(p):
+    """(TaskDescription, Instructions) of a preset's paradigm."""
+    if p.paradigm == "rest":
+        return (
+            "Resting state with eyes open (simulated).",
+            "Fixate the cross and relax.",
+        )
+    return (
+        "Oddball: frequent standard and rare target stimuli (simulated).",
+        "Respond to the rare target stimuli.",
+    )
+
+
+def write_raw_description(root, name, readme):
+    """Write the raw ``dataset_description.json`` and ``README``."""
     _json(
         root / "dataset_description.json",
         {
-            "Name": f"eeg2fmri simulated EEG-fMRI ({p.name} preset)",
+            "Name": name,
             "BIDSVersion": "1.10.0",
             "DatasetType": "raw",
             "License": "CC0",
             "Authors": ["eeg2fmri simulator"],
-            "GeneratedBy": generated_by,
+            "GeneratedBy": _generated_by(),
         },
     )
-    (root / "README").write_text(
-        f"Simulated simultaneous EEG-fMRI dataset ({p.name} preset), written by "
-        f"eeg2fmri {__version__} (eeg2fmri.simulate).\n\n"
-        f"Task '{p.task}' ({p.paradigm}); EEG {p.n_channels} channels at "
-        f"{p.sfreq:g} Hz (BrainVision, µV), BOLD {tuple(p.bold_shape)} (D, H, W) "
-        f"at TR {p.tr:g} s in "
-        "MNI space. Volume triggers are markers in the .vmrk files "
-        f"('{p.trigger}'). Networks: {', '.join(n.name for n in networks)}.\n"
-        "Ground truth (noise-free BOLD, neural drives, network maps, trigger times) is "
-        "in derivatives/simulation/.\n",
-        encoding="utf-8",
-    )
+    (root / "README").write_text(readme, encoding="utf-8")
+
+
+def write_participants(root, subjects):
+    """Write ``participants.tsv`` (+ ``.json``) from subject dicts (label, age, sex)."""
+    import pandas as pd
+
     _tsv(
         root / "participants.tsv",
         pd.DataFrame(
@@ -334,30 +419,40 @@ def write_top_level(root, preset, subjects, networks):
             },
         },
     )
-    n_ecg = int(p.has_ecg)
-    if p.paradigm == "rest":
-        task_description = "Resting state with eyes open (simulated)."
-        instructions = "Fixate the cross and relax."
-    else:
-        task_description = (
-            "Oddball: frequent standard and rare target stimuli (simulated)."
-        )
-        instructions = "Respond to the rare target stimuli."
+
+
+def write_eeg_task_sidecar(root, preset, *, sfreq=None, counts=None):
+    """Write ``task-<task>_eeg.json`` (inherited by every run).
+
+    Parameters
+    ----------
+    root : Path
+    preset : SimulationPreset
+    sfreq : float, optional
+        Sampling frequency written (default: the preset's).
+    counts : dict, optional
+        Channel counts per BIDS type (``{"EEG": 63, "ECG": 1, "EOG": 0, ...}``);
+        default: the preset's EEG and ECG channels.
+    """
+    p = preset
+    if counts is None:
+        counts = {"EEG": p.n_channels - int(p.has_ecg), "ECG": int(p.has_ecg)}
+    task_description, instructions = _task_texts(p)
     _json(
         root / f"task-{p.task}_eeg.json",
         {
             "TaskName": p.task,
-            "SamplingFrequency": p.sfreq,
+            "SamplingFrequency": p.sfreq if sfreq is None else sfreq,
             "EEGReference": p.eeg_reference,
             "EEGGround": "AFz",
             "PowerLineFrequency": p.line_freq,
             "SoftwareFilters": "n/a",
             "HardwareFilters": "n/a",
-            "EEGChannelCount": p.n_channels - n_ecg,
-            "ECGChannelCount": n_ecg,
-            "EOGChannelCount": 0,
-            "EMGChannelCount": 0,
-            "MISCChannelCount": 0,
+            "EEGChannelCount": int(counts.get("EEG", 0)),
+            "ECGChannelCount": int(counts.get("ECG", 0)),
+            "EOGChannelCount": int(counts.get("EOG", 0)),
+            "EMGChannelCount": int(counts.get("EMG", 0)),
+            "MISCChannelCount": int(counts.get("MISC", 0)),
             "TriggerChannelCount": 0,
             "RecordingType": "continuous",
             "EEGPlacementScheme": "10-10 (easycap-M1 positions)",
@@ -371,6 +466,96 @@ def write_top_level(root, preset, subjects, networks):
             "Instructions": instructions,
         },
     )
+
+
+def write_events_sidecar(root, preset, *, with_trigger=True):
+    """Write ``task-<task>_events.json`` for task paradigms (nothing for rest)."""
+    p = preset
+    if p.paradigm == "rest":
+        return
+    levels = {
+        "standard": "frequent stimulus",
+        "target": "rare stimulus (evokes a P300)",
+    }
+    if with_trigger:
+        levels[p.trigger] = "scanner volume trigger (EEG only)"
+    events_doc = {
+        "trial_type": {
+            "Description": "stimulus kind or volume trigger",
+            "Levels": levels,
+        },
+        "value": {"Description": "BrainVision marker code (S 1 / S 2)"},
+        "sample": {"Description": "0-based EEG sample of the onset"},
+    }
+    _json(root / f"task-{p.task}_events.json", events_doc)
+
+
+def write_derivative_description(root, preset, *, readme_extra="", ignore_extra=()):
+    """Write ``derivatives/simulation``'s description, ``.bidsignore`` and README."""
+    deriv = root / "derivatives" / DERIV_NAME
+    _json(
+        deriv / "dataset_description.json",
+        {
+            "Name": f"eeg2fmri simulation ground truth ({preset.name} preset)",
+            "BIDSVersion": "1.10.0",
+            "DatasetType": "derivative",
+            "GeneratedBy": [
+                {
+                    "Name": DERIV_NAME,
+                    "Version": __version__,
+                    "Description": "eeg2fmri.simulate ground truth",
+                    "CodeURL": CODE_URL,
+                }
+            ],
+            "SourceDatasets": [{"URL": "bids:raw"}],
+            "DatasetLinks": {"raw": "../.."},
+        },
+    )
+    ignore = ["*_timeseries.tsv", "*_timeseries.json", "*_desc-truth.json"]
+    (deriv / ".bidsignore").write_text(
+        "\n".join([*ignore, *ignore_extra]) + "\n", encoding="utf-8"
+    )
+    (deriv / "README").write_text(
+        "Ground truth of the eeg2fmri simulation: *_desc-noiseless_bold.nii.gz (BOLD "
+        "without thermal noise), *_desc-drives_timeseries.tsv (per volume: network "
+        "drives, HRF-convolved drives, drift), *_desc-networks_mask.nii.gz (4-D, one "
+        "network map per volume in the order of 'networks' in the truth JSON) and "
+        "*_desc-truth.json (volume onsets in EEG seconds, coupling, seeds).\n"
+        + readme_extra,
+        encoding="utf-8",
+    )
+
+
+def write_top_level(root, preset, subjects, networks):
+    """Write dataset-level files of the raw and the derivative dataset.
+
+    Parameters
+    ----------
+    root : Path
+    preset : SimulationPreset
+    subjects : list of dict
+        Each with ``label``, ``age``, ``sex``.
+    networks : sequence of NetworkSpec
+    """
+    from .generative import slice_timing
+
+    p = preset
+    write_raw_description(
+        root,
+        f"eeg2fmri simulated EEG-fMRI ({p.name} preset)",
+        f"Simulated simultaneous EEG-fMRI dataset ({p.name} preset), written by "
+        f"eeg2fmri {__version__} (eeg2fmri.simulate).\n\n"
+        f"Task '{p.task}' ({p.paradigm}); EEG {p.n_channels} channels at "
+        f"{p.sfreq:g} Hz (BrainVision, µV), BOLD {tuple(p.bold_shape)} (D, H, W) "
+        f"at TR {p.tr:g} s in "
+        "MNI space. Volume triggers are markers in the .vmrk files "
+        f"('{p.trigger}'). Networks: {', '.join(n.name for n in networks)}.\n"
+        "Ground truth (noise-free BOLD, neural drives, network maps, trigger times) is "
+        "in derivatives/simulation/.\n",
+    )
+    write_participants(root, subjects)
+    write_eeg_task_sidecar(root, p)
+    task_description, instructions = _task_texts(p)
     st = slice_timing(p.bold_shape[0], p.tr, p.slice_order)
     _json(
         root / f"task-{p.task}_bold.json",
@@ -393,48 +578,5 @@ def write_top_level(root, preset, subjects, networks):
             "Instructions": instructions,
         },
     )
-    if p.paradigm != "rest":
-        events_doc = {
-            "trial_type": {
-                "Description": "stimulus kind or volume trigger",
-                "Levels": {
-                    "standard": "frequent stimulus",
-                    "target": "rare stimulus (evokes a P300)",
-                    p.trigger: "scanner volume trigger (EEG only)",
-                },
-            },
-            "value": {"Description": "BrainVision marker code (S 1 / S 2)"},
-            "sample": {"Description": "0-based EEG sample of the onset"},
-        }
-        _json(root / f"task-{p.task}_events.json", events_doc)
-
-    deriv = root / "derivatives" / DERIV_NAME
-    _json(
-        deriv / "dataset_description.json",
-        {
-            "Name": f"eeg2fmri simulation ground truth ({p.name} preset)",
-            "BIDSVersion": "1.10.0",
-            "DatasetType": "derivative",
-            "GeneratedBy": [
-                {
-                    "Name": DERIV_NAME,
-                    "Version": __version__,
-                    "Description": "eeg2fmri.simulate ground truth",
-                    "CodeURL": CODE_URL,
-                }
-            ],
-            "SourceDatasets": [{"URL": "bids:raw"}],
-            "DatasetLinks": {"raw": "../.."},
-        },
-    )
-    (deriv / ".bidsignore").write_text(
-        "*_timeseries.tsv\n*_timeseries.json\n*_desc-truth.json\n", encoding="utf-8"
-    )
-    (deriv / "README").write_text(
-        "Ground truth of the eeg2fmri simulation: *_desc-noiseless_bold.nii.gz (BOLD "
-        "without thermal noise), *_desc-drives_timeseries.tsv (per volume: network "
-        "drives, HRF-convolved drives, drift), *_desc-networks_mask.nii.gz (4-D, one "
-        "network map per volume in the order of 'networks' in the truth JSON) and "
-        "*_desc-truth.json (volume onsets in EEG seconds, coupling, seeds).\n",
-        encoding="utf-8",
-    )
+    write_events_sidecar(root, p)
+    write_derivative_description(root, p)
