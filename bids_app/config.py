@@ -19,27 +19,10 @@ import tomli_w
 
 from eeg2fmri.exceptions import MissingInputError
 
-__all__ = ["Config", "UsageError", "load_toml", "RECIPES", "LINEAR_MODELS"]
+# what --recipe and --model-name accept (the library's; importing it is light)
+from eeg2fmri.pipeline.models import DEFAULT_MODELS, LINEAR_MODELS, RECIPES
 
-#: ``--recipe`` values: the study's defaults, or the paper's official code.
-RECIPES = ("default", "official")
-#: ``--model-name`` values that are linear models (eeg2fmri.linear), not networks.
-LINEAR_MODELS = ("ridge", "reduced-rank-ridge")
-#: recipe -> (model, why it is the default)
-DEFAULT_MODELS = {
-    "default": (
-        "spec2vol-small",
-        "the default: Spec2VolCAMU-Net scaled down, with a global bridge; it learns "
-        "the EEG-driven BOLD fluctuations and trains in minutes on a CPU "
-        "(--model-name spec2vol for the paper's 45.9 M-parameter network, which "
-        "wants a GPU)",
-    ),
-    "official": (
-        "spec2vol",
-        "--recipe official: the paper's network (45.9 M parameters; on a CPU a "
-        "training step of 16 pairs takes about 2 minutes, so train it on a GPU)",
-    ),
-}
+__all__ = ["Config", "UsageError", "load_toml", "RECIPES", "LINEAR_MODELS"]
 
 #: Choices of --eeg-correction (= eeg2fmri.artifacts.ARTIFACT_CORRECTIONS, kept here
 #: so that the parser imports nothing heavy).
@@ -93,6 +76,8 @@ class Config:
     lr: float = None
     n_context: int = 20
     discard_volumes: int = 6
+    max_interpolated: float = 0.25
+    tr: float = None
     save_model: bool = False
     verbose: int = 0
     # not an option: the command that produced the run
@@ -122,6 +107,16 @@ class Config:
         if self.discard_volumes < 0:
             raise UsageError(
                 f"discard_volumes must be >= 0, got {self.discard_volumes!r}."
+            )
+        if not (isinstance(self.max_interpolated, int | float)
+                and 0 <= self.max_interpolated <= 1):
+            raise UsageError(
+                f"max_interpolated must be a fraction in [0, 1], got "
+                f"{self.max_interpolated!r}."
+            )
+        if self.tr is not None and not self.tr > 0:
+            raise UsageError(
+                f"tr must be a positive number of seconds, got {self.tr!r}."
             )
         if self.lr is not None and not self.lr > 0:
             raise UsageError(f"lr must be a positive number, got {self.lr!r}.")

@@ -263,11 +263,35 @@ def build_parser(prog="eeg2fmri"):
         help=f"First volumes of every run left out (default: {_D.discard_volumes}).",
     )
     g_model.add_argument(
+        "--max-interpolated", "--max_interpolated", dest="max_interpolated",
+        type=_fraction, metavar="FRACTION",
+        help="Applying a model to a recording from another cap: the largest fraction "
+        "of the model's channels that may be missing or bad and interpolated "
+        f"(spherical splines) (default: {_D.max_interpolated}); beyond it the run "
+        "is refused (exit 65).",
+    )
+    g_model.add_argument(
+        "--tr", dest="tr", type=_positive_float, metavar="SECONDS",
+        help="EEG-only runs without scanner markers: volume k starts k * TR after "
+        "EEG sample 0; the TR must be the model's (its default), since the model's "
+        "spectra are TR-long windows (needed for older model files only).",
+    )
+    g_model.add_argument(
         "--save-model", "--save_model", dest="save_model", action="store_true",
         help="At the group level, also train a model on all participants and save it "
         "under <output_dir>/models/.",
     )
     return parser
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}")
+    return value
 
 
 def parse_args(argv=None):

@@ -21,6 +21,8 @@ Subpackages, by what you do with them:
   long training.
 - ``eeg2fmri.synthesis``: :func:`synthesize_image`, a synthesized run as a nilearn-ready
   NIfTI image, from its EEG.
+- ``eeg2fmri.pipeline``: the steps of a BIDS-App job (run selection, model cache,
+  outputs of a run, group tables) as library functions.
 - ``eeg2fmri.reports``: figures and HTML reports.
 
 Public names are imported lazily so that ``import eeg2fmri`` stays fast and has no
@@ -60,6 +62,8 @@ _LAZY = {
     "write_correlation_map": "eeg2fmri.bids",
     # nilearn output
     "synthesize_image": "eeg2fmri.synthesis",
+    "synthesize_run": "eeg2fmri.synthesis",
+    "SynthesizedRun": "eeg2fmri.synthesis",
     # in-scanner EEG artifacts
     "correct_artifacts": "eeg2fmri.artifacts",
     "correct_gradient": "eeg2fmri.artifacts",

@@ -92,7 +92,7 @@ class SynthesizedRun:
         first = float(self.onsets[0]) if len(self.onsets) else 0.0
         out = {
             "RepetitionTime": float(self.tr),
-            "VolumeTiming": {
+            "VolumeOnsetsFromEEG": {
                 "Source": self.timing,
                 "Description": (
                     f"volume onsets from the EEG's scanner markers ({self.marker})"
@@ -101,7 +101,7 @@ class SynthesizedRun:
                     "sample (no scanner markers in the EEG)"
                 ),
                 "Marker": self.marker,
-                "FirstVolumeOnsetInEEG": first,
+                "FirstVolumeOnset": first,
             },
             "NumberOfFrames": self.n_frames,
             "ContextWindows": int(self.n_context),
@@ -245,6 +245,8 @@ def synthesize_run(
     params=None,
     marker="auto",
     max_interpolated=0.25,
+    label=None,
+    line_freq=None,
 ):
     """Synthesize every volume an EEG recording covers.
 
@@ -270,6 +272,11 @@ or EEGRun
     max_interpolated : float, default=0.25
         Largest fraction of the model's channels that may be interpolated
         (:func:`eeg2fmri.spaces.conform_raw`).
+    label : str, optional
+        Name of the recording in messages (default: a run's label, else the file).
+    line_freq : float, optional
+        Power-line frequency of the recording (default: a run's sidecar, else
+        ``raw.info["line_freq"]``).
 
     Returns
     -------
@@ -294,7 +301,9 @@ or EEGRun
 
     check_is_fitted(estimator)
     params = _feature_params(estimator, params)
-    raw, label, line, reference, run_tr = _open_eeg(eeg)
+    raw, found_label, line, reference, run_tr = _open_eeg(eeg)
+    label = label or found_label
+    line = line_freq if line_freq is not None else line
     spec = getattr(estimator, "eeg_spec_", None)
     tr = _check_tr(tr if tr is not None else run_tr, spec, label)
     if tr is None:

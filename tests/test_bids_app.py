@@ -118,7 +118,9 @@ def test_derivatives_queried_by_pybids(app_run):
     meta = layout.get_metadata(files[0].path)
     assert meta["RepetitionTime"] == pytest.approx(2.16)
     assert layout.get_tr(derivatives=True, desc="eeg2fmri") == pytest.approx(2.16)
-    assert meta["SourceVolumeIndices"] == list(range(10, 40))
+    # whole runs: every volume the EEG covers, incomplete contexts marked
+    assert meta["SourceVolumeIndices"] == list(range(40))
+    assert meta["FramesWithIncompleteContext"] == [0, 1, 2, 3]  # n_context 4
     # the header agrees with the sidecar
     assert files[0].get_image().header.get_zooms()[3] == pytest.approx(2.16)
     # the raw scope is untouched: only the raw BOLD of sub-01
@@ -155,7 +157,9 @@ def test_participant_and_group_outputs(app_run):
     assert meta["Sources"] == ["bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr",
                                "bids:raw:sub-01/func/sub-01_task-rest_bold.nii.gz"]
     # 40 volumes - 6 discarded - 4 context windows
-    assert meta["SourceVolumeIndices"] == list(range(10, 40))
+    # whole runs: every volume the EEG covers, incomplete contexts marked
+    assert meta["SourceVolumeIndices"] == list(range(40))
+    assert meta["FramesWithIncompleteContext"] == [0, 1, 2, 3]  # n_context 4
     model = meta["Model"]
     assert model["TrainingParticipants"] == ["sub-02", "sub-03"]
     assert model["Scheme"] == "leave-one-subject-out"
@@ -168,20 +172,24 @@ def test_participant_and_group_outputs(app_run):
 
     img = nib.load(func / f"{stem}_bold.nii.gz")
     src = nib.load(src_bold)
-    assert img.shape == (*src.shape[:3], 30)
+    assert img.shape == (*src.shape[:3], 40)  # every volume
     np.testing.assert_allclose(img.affine, src.affine, atol=1e-5)
     assert img.header.get_zooms()[3] == pytest.approx(2.16)
 
     metrics = pd.read_csv(func / f"{stem}_metrics.tsv", sep="\t", na_values="n/a")
-    assert list(metrics["volume_index"]) == list(range(10, 40))
+    assert list(metrics["volume_index"]) == list(range(40))
+    # scored: steady state (discard_volumes=6) and a complete context (n_context=4)
+    assert list(metrics["scored"]) == [0] * 6 + [1] * 34
+    assert list(metrics["context_complete"]) == [0] * 4 + [1] * 36
     columns = ["ssim", "psnr", "ssim_baseline", "psnr_baseline"]
     assert metrics[columns].notna().all().all()
     assert (metrics["ssim"] <= 1).all() and (metrics["ssim_baseline"] > 0.5).all()
 
     group = pd.read_csv(out / "group_metrics.tsv", sep="\t", na_values="n/a")
     assert list(group["participant_id"]) == ["sub-01", "mean", "std"]
-    assert group.loc[0, "ssim"] == pytest.approx(metrics["ssim"].mean(), abs=1e-5)
-    assert group.loc[0, "n_volumes"] == 30
+    scored = metrics[metrics["scored"] == 1]
+    assert group.loc[0, "ssim"] == pytest.approx(scored["ssim"].mean(), abs=1e-5)
+    assert group.loc[0, "n_volumes"] == 34
     assert (out / "group_report.html").is_file()
     assert Config.load(out / "logs" / "config.toml").participant_label == ("01",)
 
@@ -211,7 +219,7 @@ def test_nilearn_uses_the_outputs(app_run):
     mask = image.math_img("(np.abs(r) > 0).astype('int8')", r=r_img)
     masker = NiftiMasker(mask_img=mask, t_r=2.16, standardize=None)
     ts = masker.fit_transform(img)
-    assert ts.shape == (30, int(np.asarray(mask.dataobj).sum()))
+    assert ts.shape == (40, int(np.asarray(mask.dataobj).sum()))
     fig = plt.figure()
     plotting.plot_carpet(img, mask_img=mask, figure=fig)  # TR from the header
     plt.close("all")
@@ -233,7 +241,7 @@ def test_config_file_values_are_overridden_by_flags(app_run, tmp_path):
 
 def test_interrupted_run_resumes(app_run, tmp_path, monkeypatch, capsys):
     """A crash after the first file leaves complete files only; a re-run completes."""
-    import bids_app.workflow as wf
+    import eeg2fmri.pipeline.outputs as wf
 
     out = tmp_path / "out"
     model = next((app_run["work"] / "models").glob("*.safetensors"))
@@ -251,7 +259,7 @@ def test_interrupted_run_resumes(app_run, tmp_path, monkeypatch, capsys):
     assert len(line) == 1 and "simulated crash" in line[0] and "crash_" in line[0]
     func = out / "sub-02" / "func"
     bold = func / "sub-02_task-rest_desc-eeg2fmri_bold.nii.gz"
-    assert bold.is_file() and nib.load(bold).shape[-1] == 30  # complete
+    assert bold.is_file() and nib.load(bold).shape[-1] == 40  # complete
     assert not (func / "sub-02_task-rest_desc-eeg2fmri_metrics.tsv").exists()
     # no temporary file left behind
     assert not [p.name for p in func.iterdir() if p.name.startswith(".")]
@@ -469,7 +477,7 @@ def test_oddball_end_to_end(tmp_path):
     assert _tree_digest(bids) == before
     func = out / "sub-01" / "func"
     img = nib.load(func / "sub-01_task-oddball_desc-eeg2fmri_bold.nii.gz")
-    assert img.shape == (12, 10, 6, 22 - 6 - 4)
+    assert img.shape == (12, 10, 6, 22)  # every volume
     assert img.header.get_zooms()[3] == pytest.approx(2.0)
     meta = json.loads(
         (func / "sub-01_task-oddball_desc-eeg2fmri_bold.json").read_text())
@@ -520,13 +528,14 @@ def test_given_model_on_another_grid(app_run, tmp_path, capsys):
     assert main([str(bids), str(out), "participant", *common]) == 0
     img = nib.load(out / "sub-01/func/sub-01_task-rest_desc-eeg2fmri_bold.nii.gz")
     src = nib.load(bids / "sub-01/func/sub-01_task-rest_bold.nii.gz")
-    assert img.shape == (16, 16, 8, 24 - 6 - 4)  # the model's (D, H, W) = (8, 16, 16)
+    assert img.shape == (16, 16, 8, 24)  # the model's (D, H, W) = (8, 16, 16)
     extent = np.array(img.header.get_zooms()[:3]) * img.shape[:3]
     np.testing.assert_allclose(extent, np.array(src.header.get_zooms()[:3])
                                * src.shape[:3], rtol=1e-4)
     metrics = pd.read_csv(
         out / "sub-01/func/sub-01_task-rest_desc-eeg2fmri_metrics.tsv", sep="\t")
-    assert "ssim_baseline" not in metrics  # nobody else to fit the baseline on
+    # the baseline is the model's reference: its training participants' mean volume
+    assert metrics["ssim_baseline"].notna().all()
     capsys.readouterr()
     # without --model, a single participant cannot be left out
     assert main([str(bids), str(tmp_path / "o1"), "participant", *common[:2],
@@ -536,10 +545,11 @@ def test_given_model_on_another_grid(app_run, tmp_path, capsys):
     bids8 = simulate_dataset(tmp_path / "b8", preset="noddi", n_subjects=1,
                              n_volumes=24, n_channels=8, bold_shape=(8, 16, 16),
                              random_state=3)
-    assert main([str(bids8), str(tmp_path / "out8"), "participant", *common]) == 66
+    assert main([str(bids8), str(tmp_path / "out8"), "participant", *common]) == 65
     err = capsys.readouterr().err
     lines = [x for x in err.splitlines() if x.startswith("eeg2fmri: error:")]
-    assert len(lines) == 1 and "does not fit" in lines[0] and "Traceback" not in err
+    assert len(lines) == 1 and "Traceback" not in err
+    assert "would have to be interpolated" in lines[0] and "missing" in lines[0]
 
 
 def test_default_model_is_chosen_and_explained(sim_bids, tmp_path, capsys):

@@ -652,8 +652,13 @@ def test_target_offset_persistence_and_sigmoid_models(tmp_path):
     # a bounded (sigmoid) output cannot hold a residual: no offset is applied
     e2f = tiny(model="e2fnet-tiny", epochs=1, target_scaling="volume").fit(X, y)
     assert e2f.target_mean_ is None
-    # ... nor predict standardized targets
+    # ... nor predict standardized targets: by default it gets a linear output
+    e2f = tiny(model="e2fnet-tiny", epochs=1).fit(X, y)
+    assert e2f.model_config_["output_activation"] is None
+    assert e2f.target_mean_ is not None
     with pytest.raises(ValueError, match="cannot predict target_scaling='zscore'"):
-        tiny(model="e2fnet-tiny", epochs=1).fit(X, y)
+        tiny(
+            model="e2fnet-tiny", epochs=1, model_params={"output_activation": "sigmoid"}
+        ).fit(X, y)
     with pytest.raises(ValueError, match="'target_offset' parameter"):
         tiny(target_offset="median").fit(X, y)

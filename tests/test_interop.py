@@ -116,7 +116,8 @@ def test_bids_filter_file_of_the_app_matches_pybids(varied, tmp_path, text):
     argv = [str(varied), str(tmp_path / "out"), "participant",
             "--bids-filter-file", str(path)]
     config = config_from_args(build_parser().parse_args(argv), argv)
-    report, participants = select_runs(config)
+    selection = select_runs(config)
+    report, participants = selection.report, selection.participants
     expected = find_paired_runs(BIDSLayout(varied), bids_filters=json.loads(text))
     assert _pairs(report) == _pairs(expected) != []
     assert participants == expected.participants
@@ -300,26 +301,34 @@ def test_synthesize_image_is_the_bids_app_run(sim_bids, ridge_model):
 
     est, ds = ridge_model
     run = find_paired_runs(sim_bids, participant_label="01").runs[0]
-    img, idx = synthesize_image(est, run, return_volume_indices=True)
+    img, idx, info = synthesize_image(est, run, return_volume_indices=True,
+                                      return_run=True)
     sel = np.flatnonzero(ds.provenance["run_label"].to_numpy() == run.label)
-    np.testing.assert_array_equal(idx, ds.provenance["volume_index"].to_numpy()[sel])
-    assert idx.tolist() == list(range(10, 40))
+    pairs = ds.provenance["volume_index"].to_numpy()[sel]
+    assert pairs.tolist() == list(range(10, 40))
+    # whole runs: every volume; the first n_context = 4 have an incomplete context
+    assert idx.tolist() == list(range(40))
+    assert info.context_complete.tolist() == [False] * 4 + [True] * 36
+    assert info.timing == "markers"
+    # the frames of the training pairs are exactly the pairs' predictions
     expected = volumes_to_nifti(est.predict(ds.X[sel]))
-    np.testing.assert_allclose(np.asarray(img.dataobj), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(img.dataobj)[..., pairs], expected,
+                               rtol=1e-6)
     src = nib.load(run.bold_path)
     assert isinstance(img, nib.Nifti1Image)
-    assert img.shape == (*src.shape[:3], 30)
+    assert img.shape == (*src.shape[:3], 40)
     np.testing.assert_allclose(img.affine, src.affine)
     assert img.header.get_zooms()[3] == pytest.approx(run.tr) == pytest.approx(2.16)
     assert img.header.get_xyzt_units() == ("mm", "sec")
-    assert float(img.header["toffset"]) == pytest.approx(10 * 2.16)
     assert b"BOLD units" in img.header["descrip"].tobytes()
     # the same from the EEG file and a reference image (a BIDSPath, an mne Raw)
     again = synthesize_image(est, run.eeg_bids_path, reference=nib.load(run.bold_path))
-    np.testing.assert_array_equal(np.asarray(again.dataobj), np.asarray(img.dataobj))
+    np.testing.assert_allclose(np.asarray(again.dataobj), np.asarray(img.dataobj),
+                               rtol=1e-6)
     raw = load_eeg(run.eeg_path)
     again = synthesize_image(est, raw, reference=run.bold_path)
-    np.testing.assert_array_equal(np.asarray(again.dataobj), np.asarray(img.dataobj))
+    np.testing.assert_allclose(np.asarray(again.dataobj), np.asarray(img.dataobj),
+                               rtol=1e-6)
 
 
 def test_synthesize_image_with_a_saved_model(sim_bids, ridge_model, tmp_path):
@@ -343,10 +352,15 @@ def test_synthesize_image_with_a_saved_model(sim_bids, ridge_model, tmp_path):
 def test_synthesize_image_errors(sim_bids, ridge_model):
     from eeg2fmri import BandPowerRidge, MeanVolumeRegressor, synthesize_image
 
-    est, _ = ridge_model
+    est, ds = ridge_model
     run = find_paired_runs(sim_bids, participant_label="01").runs[0]
+    # fitted on plain arrays: no channel names, no grid
+    bare = BandPowerRidge(frequencies=ds.frequencies).fit(
+        np.asarray(ds.X), np.asarray(ds.y), groups=ds.groups)
+    bare.feature_params_ = est.feature_params_
+    assert bare.eeg_spec_ is None and bare.output_space_ is None
     with pytest.raises(ValueError, match="reference: no output grid"):
-        synthesize_image(est, run.eeg_path, tr=2.16)
+        synthesize_image(bare, run.eeg_path, tr=2.16)
     with pytest.raises(ValueError, match="params: the estimator carries no feature"):
         plain = MeanVolumeRegressor().fit(np.ones((4, 2, 3, 5)),
                                           np.random.default_rng(0).random((4, 2, 3, 3)))
@@ -413,5 +427,5 @@ def test_synthesize_image_on_the_model_grid(sim_bids):
     est.feature_params_ = params
     run = find_paired_runs(sim_bids, participant_label="01").runs[0]
     img = synthesize_image(est, run)
-    assert img.shape == (8, 8, 4, 30)
+    assert img.shape == (8, 8, 4, 40)
     np.testing.assert_allclose(img.affine, ds.runs[0].affine, atol=1e-6)

@@ -27,6 +27,7 @@ from .derivatives import (
     write_correlation_map,
     write_dataset_description,
     write_metrics_tsv,
+    write_space_reference,
     write_synthesized_run,
 )
 from .discovery import EEGRun, PairedRun, PairingReport, UnpairedRun, find_paired_runs
@@ -59,4 +60,5 @@ __all__ = [
     "write_dataset_description",
     "write_metrics_tsv",
     "write_synthesized_run",
+    "write_space_reference",
 ]

@@ -10,27 +10,31 @@ Layout of an output folder (``<out>``)::
     sub-01/func/sub-01_task-rest_desc-eeg2fmri_metrics.tsv   per-volume scores (+ .json)
     sub-01/func/sub-01_task-rest_desc-eeg2fmri_stat-r_statmap.nii.gz
                                 voxel-wise temporal correlation (+ .json)
+    sub-05/func/sub-05_task-rest_space-sub01_desc-eeg2fmri_bold.nii.gz
+                                synthesized from EEG recorded without fMRI (+ .json)
     sub-01.html, sub-01/figures/   participant report (eeg2fmri.reports)
     group_metrics.tsv, group_report.html, figures/, models/, logs/
 
-**Which volumes a synthesized image holds.** A volume can only be synthesized when the
-EEG covers its whole context (``n_context`` TR windows before it) and it is not among
-the discarded first volumes. The synthesized 4-D image keeps *only* these frames, in
-acquisition order: frame ``t`` of the output is source volume
-``SourceVolumeIndices[t]`` (0-based, listed in the sidecar). Usually they are
-contiguous (``SourceVolumeIndices = [k0, k0 + 1, ...]``), so the image is a regular
-time series with the source TR, starting ``k0 * TR`` seconds after the first source
-volume (sidecar ``StartTimeOffset``). We do not pad the missing frames with zeros or
-NaNs: nilearn's maskers, GLMs and ``plot_carpet`` would then treat them as data.
+**Which volumes a synthesized image holds.** Every volume the EEG covers: frame ``t``
+is volume ``SourceVolumeIndices[t]`` (0-based; ``0 .. n - 1``) of the run, so the
+image is a regular time series with the run's TR. Frames at the start of a run, whose
+EEG context (``n_context`` TR windows before the volume) begins before the first EEG
+sample, are synthesized with the recording's mean spectrum in place of the missing
+windows and listed in ``FramesWithIncompleteContext`` (``ContextComplete`` per frame);
+metrics against the measured BOLD leave them (and the first ``discard_volumes``
+volumes, before the magnetisation is steady) out.
+
+**EEG recorded without fMRI** gets ``space-<label>`` outputs on the model's grid, with
+the model's reference mean volume (``*_space-<label>_boldref.nii.gz``, listed in
+``.bidsignore`` as fMRIPrep does) as ``SpatialReference`` and its brain mask
+(``*_space-<label>_desc-brain_mask.nii.gz``); their sidecars say
+``"MeasuredBOLD": false``.
 
 The NIfTI header and the sidecar agree (``REPETITION_TIME_MISMATCH`` is a validator
 error otherwise): spatial units mm, time units s, ``zooms[3] = RepetitionTime``.
 """
-
-import hashlib
 import json
 import os
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +42,19 @@ import numpy as np
 from .._utils.io import atomic_path, write_json_atomic, write_text_atomic
 from .._utils.logging import logger
 from .._version import __version__
+from .derivative_paths import (
+    DESC,
+    DerivativePath,
+    _dataset_uri,
+    bids_uri,
+    file_sha256,
+    model_provenance,
+)
 from .interop import as_bids_root
 
 __all__ = [
     "BIDS_VERSION",
+    "DESC",
     "DerivativePath",
     "bids_uri",
     "file_sha256",
@@ -49,16 +62,13 @@ __all__ = [
     "write_bidsignore",
     "write_dataset_description",
     "write_synthesized_run",
+    "write_space_reference",
     "write_metrics_tsv",
     "write_correlation_map",
     "volumes_to_nifti_image",
 ]
 
-#: BIDS version the derivatives follow.
 BIDS_VERSION = "1.10.0"
-
-#: ``desc`` label of every eeg2fmri output.
-DESC = "eeg2fmri"
 
 CODE_URL = "https://github.com/eeg2fmri/eeg2fmri"
 
@@ -75,229 +85,9 @@ BIDSIGNORE = (
     "*_statmap.nii.gz",
     "*_statmap.json",
     "*_timeseries.tsv",
+    "*_boldref.nii.gz",
+    "*_boldref.json",
 )
-
-# BIDS entity order (the ones a synthesized run can carry), then derivative entities.
-_ENTITY_KEYS = (
-    ("subject", "sub"),
-    ("session", "ses"),
-    ("task", "task"),
-    ("acquisition", "acq"),
-    ("run", "run"),
-    ("space", "space"),
-    ("desc", "desc"),
-    ("stat", "stat"),
-)
-
-
-def _label(value):
-    """Entity label as a string: ints keep their value, ``sub-``-style prefixes go."""
-    if value is None:
-        return None
-    value = str(value)
-    return value.split("-", 1)[1] if "-" in value else value
-
-
-@dataclass(frozen=True)
-class DerivativePath:
-    """Where one derivative file goes, built from BIDS entities.
-
-    Parameters
-    ----------
-    root : str or Path
-        The derivative dataset root (the BIDS-App ``output_dir``).
-    subject, session, task, acquisition, run : str or int or None
-        Entities of the source run (labels without their ``sub-``/``ses-`` prefix).
-    space, desc, stat : str or None
-        Derivative entities (``desc`` defaults to ``"eeg2fmri"``).
-    suffix : str, default="bold"
-    extension : str, default=".nii.gz"
-    datatype : str, default="func"
-
-    Examples
-    --------
-    >>> p = DerivativePath("out", subject="01", task="rest", run=1)
-    >>> p.basename
-    'sub-01_task-rest_run-1_desc-eeg2fmri_bold.nii.gz'
-    >>> p.update(suffix="metrics", extension=".tsv").relpath.as_posix()
-    'sub-01/func/sub-01_task-rest_run-1_desc-eeg2fmri_metrics.tsv'
-    """
-
-    root: Path
-    subject: str
-    session: str = None
-    task: str = None
-    acquisition: str = None
-    run: str = None
-    space: str = None
-    desc: str = DESC
-    stat: str = None
-    suffix: str = "bold"
-    extension: str = ".nii.gz"
-    datatype: str = "func"
-
-    def __post_init__(self):
-        object.__setattr__(self, "root", Path(self.root))
-        if self.subject is None:
-            raise ValueError("DerivativePath needs a subject label, got None.")
-        for name, _ in _ENTITY_KEYS:
-            label = _label(getattr(self, name))
-            if label is not None and (not label or not label.isalnum()):
-                raise ValueError(
-                    f"BIDS {name!r} label must be alphanumeric, got {label!r}."
-                )
-            object.__setattr__(self, name, label)
-        if self.extension and not self.extension.startswith("."):
-            object.__setattr__(self, "extension", "." + self.extension)
-
-    @classmethod
-    def from_run(cls, root, run, **kwargs):
-        """Build from a :class:`~eeg2fmri.bids.PairedRun`-like object (its entities)."""
-        ents = {
-            name: getattr(run, name, None)
-            for name in ("subject", "session", "task", "acquisition", "run")
-        }
-        ents.update(kwargs)
-        return cls(root, **ents)
-
-    def update(self, **kwargs):
-        """Return a copy with some entities / suffix / extension replaced."""
-        unknown = set(kwargs) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"Unknown DerivativePath field(s): {sorted(unknown)}.")
-        return replace(self, **kwargs)
-
-    @property
-    def entities(self):
-        """dict of the entities that are set, in BIDS order (full names)."""
-        return {
-            name: getattr(self, name)
-            for name, _ in _ENTITY_KEYS
-            if getattr(self, name) is not None
-        }
-
-    @property
-    def stem(self):
-        """Basename without suffix and extension, e.g. ``sub-01_task-rest_desc-x``."""
-        return "_".join(
-            f"{key}-{getattr(self, name)}"
-            for name, key in _ENTITY_KEYS
-            if getattr(self, name) is not None
-        )
-
-    @property
-    def basename(self):
-        """File name, e.g. ``sub-01_task-rest_desc-eeg2fmri_bold.nii.gz``."""
-        return f"{self.stem}_{self.suffix}{self.extension}"
-
-    @property
-    def directory(self):
-        """Folder of the file: ``root/sub-X[/ses-Y]/<datatype>``."""
-        parts = [f"sub-{self.subject}"]
-        if self.session is not None:
-            parts.append(f"ses-{self.session}")
-        if self.datatype:
-            parts.append(self.datatype)
-        return self.root.joinpath(*parts)
-
-    @property
-    def fpath(self):
-        """Full path of the file."""
-        return self.directory / self.basename
-
-    @property
-    def relpath(self):
-        """Path relative to the dataset root."""
-        return self.fpath.relative_to(self.root)
-
-    def __fspath__(self):
-        return os.fspath(self.fpath)
-
-    def __str__(self):
-        return str(self.fpath)
-
-
-def file_sha256(path, chunk_size=1 << 20):
-    """SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fid:
-        for chunk in iter(lambda: fid.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _dataset_uri(target, out_dir):
-    """Location of dataset ``target`` as seen from dataset ``out_dir``.
-
-    Always a relative POSIX path (``../..`` when the derivative sits inside the source
-    dataset, ``../bids`` next to it): an absolute path of this machine would mean
-    nothing elsewhere, and the relative one survives moving both folders together.
-    """
-    target = Path(target).resolve()
-    out_dir = Path(out_dir).resolve()
-    return Path(os.path.relpath(target, out_dir)).as_posix()
-
-
-def bids_uri(path, dataset_links):
-    """BIDS URI (``bids:<name>:<relpath>``) of a file inside a linked dataset.
-
-    Parameters
-    ----------
-    path : str or Path
-        A file inside one of the linked datasets.
-    dataset_links : dict of str to Path
-        Dataset name (``"raw"``, ...; ``""`` for the derivative dataset itself) to its
-        root folder (or a ``BIDSLayout``/``BIDSPath``); the first root that contains
-        ``path`` wins.
-
-    Returns
-    -------
-    uri : str
-        ``bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr``; the bare file name (with a
-        warning) when no linked dataset contains the file: a derivative never records
-        an absolute path of this machine.
-    """
-    path = Path(path).resolve()
-    for name, root in dataset_links.items():
-        try:
-            rel = path.relative_to(as_bids_root(root, "dataset_links").resolve())
-        except ValueError:
-            continue
-        return f"bids:{name}:{rel.as_posix()}"
-    logger.warning(
-        "%s is in none of the linked datasets (%s); recorded by file name only",
-        path.name, ", ".join(dataset_links) or "none",
-    )
-    return path.name
-
-
-def model_provenance(path, out_dir=None):
-    """How a derivative names the model file it was made with, without local paths.
-
-    Parameters
-    ----------
-    path : str or Path
-        The model's weights file (``.safetensors``).
-    out_dir : str or Path, optional
-        The derivative dataset; a model inside it also gets a BIDS URI.
-
-    Returns
-    -------
-    info : dict
-        ``File`` (file name), ``SHA256`` (of the file) and, for a model inside
-        ``out_dir``, ``URI`` (``bids::models/<name>.safetensors``).
-    """
-    path = Path(path)
-    info = {"File": path.name, "SHA256": file_sha256(path)}
-    if out_dir is not None:
-        try:
-            rel = path.resolve().relative_to(Path(out_dir).resolve())
-        except ValueError:
-            pass
-        else:
-            info["URI"] = f"bids::{rel.as_posix()}"
-    return info
-
 
 def write_bidsignore(out_dir, extra=()):
     """Write ``<out_dir>/.bidsignore`` listing the non-BIDS outputs.
@@ -507,6 +297,8 @@ def write_synthesized_run(
     model=None,
     preprocessing=None,
     intensity_units="arbitrary",
+    space=None,
+    spatial_reference=None,
     extra=None,
     overwrite=False,
 ):
@@ -516,17 +308,17 @@ def write_synthesized_run(
     ----------
     out_dir : str or Path
         Derivative dataset root.
-    run : PairedRun-like
+    run : PairedRun or EEGRun-like
         Provides ``subject``, ``session``, ``task``, ``acquisition``, ``run`` and, for
-        ``Sources``, ``eeg_path`` / ``bold_path``.
-    volumes : array-like of shape (n_synthesized, D, H, W)
+        ``Sources``, ``eeg_path`` (and ``bold_path`` when the run has BOLD).
+    volumes : array-like of shape (n_frames, D, H, W)
         Synthesized volumes, one per entry of ``volume_indices``.
     affine : array-like of shape (4, 4)
-        Grid of the volumes (the source BOLD's unless the model resampled it).
+        Grid of the volumes (the source BOLD's, or the model's for EEG-only runs).
     tr : float
         Repetition time (s).
-    volume_indices : array-like of int, shape (n_synthesized,)
-        0-based index, in the source BOLD run, of each synthesized volume.
+    volume_indices : array-like of int, shape (n_frames,)
+        0-based index of each frame's volume in the run.
     dataset_links : dict of str to Path, optional
         ``{"raw": bids_dir, ...}`` used to write ``Sources`` as BIDS URIs.
     model : dict, optional
@@ -536,8 +328,13 @@ def write_synthesized_run(
         Feature parameters (``FeatureParams.to_dict()``) and scaling.
     intensity_units : str
         What the voxel values mean (e.g. ``"per-volume min-max scaled, [0, 1]"``).
+    space : str, optional
+        ``space-`` entity of the file (EEG-only runs: the model's space label).
+    spatial_reference : str, optional
+        ``SpatialReference`` (a BIDS URI); default the source BOLD, else ``"orig"``.
     extra : dict, optional
-        More sidecar keys.
+        More sidecar keys (e.g. :meth:`eeg2fmri.synthesis.SynthesizedRun.sidecar`:
+        volume timing, context completeness, EEG adaptations).
     overwrite : bool, default=False
         Rewrite files that exist; otherwise they are kept (resume after interruption:
         files are written atomically, so an existing file is complete).
@@ -560,7 +357,7 @@ def write_synthesized_run(
             f"{len(volumes)} synthesized volumes."
         )
     tr = float(tr)
-    path = DerivativePath.from_run(out_dir, run)
+    path = DerivativePath.from_run(out_dir, run, space=space)
     sidecar_path = path.update(extension=".json")
     if not _skip(path.fpath, overwrite):
         img = volumes_to_nifti_image(volumes, affine, tr)
@@ -568,28 +365,34 @@ def write_synthesized_run(
         logger.info("Wrote %s", path.relpath)
     if not _skip(sidecar_path.fpath, overwrite):
         links = dict(dataset_links or {})
+        bold_source = getattr(run, "bold_path", None)
         sources = [
             bids_uri(p, links)
-            for p in (getattr(run, "eeg_path", None), getattr(run, "bold_path", None))
+            for p in (getattr(run, "eeg_path", None), bold_source)
             if p is not None
         ]
         contiguous = bool(
             len(volume_indices) and np.all(np.diff(volume_indices) == 1)
         )
+        if spatial_reference is None:
+            spatial_reference = next(
+                (s for s in sources if "/func/" in s or s.endswith("_bold.nii.gz")),
+                "orig",
+            )
         sidecar = {
             "Description": (
-                "BOLD volumes synthesized from the simultaneously recorded EEG by "
-                "eeg2fmri. Frame t is source volume SourceVolumeIndices[t] (0-based); "
-                "volumes without a full EEG context are not included."
+                "BOLD volumes synthesized from EEG by eeg2fmri. Frame t is volume "
+                "SourceVolumeIndices[t] (0-based) of the run; every volume the EEG "
+                "covers is synthesized, and frames whose EEG context starts before "
+                "the first EEG sample (FramesWithIncompleteContext) used the "
+                "recording's mean spectrum for the missing windows."
             ),
             "RepetitionTime": tr,
             "TaskName": getattr(run, "task", None) or path.task,
             "SkullStripped": False,
             "Sources": sources,
-            "SpatialReference": next(
-                (s for s in sources if "/func/" in s or s.endswith("_bold.nii.gz")),
-                "orig",
-            ),
+            "SpatialReference": spatial_reference,
+            "MeasuredBOLD": bold_source is not None,
             "IntensityUnits": intensity_units,
             "SourceVolumeIndices": volume_indices.tolist(),
             "NumberOfSourceVolumesSynthesized": int(len(volume_indices)),
@@ -607,6 +410,70 @@ def write_synthesized_run(
             sidecar.update(extra)
         write_json_atomic(sidecar_path.fpath, _jsonable(sidecar))
     return path
+
+
+def write_space_reference(out_dir, run, space, reference, mask, affine, *,
+                          model=None, overwrite=False):
+    """Write the model's reference volume and brain mask next to an EEG-only run.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Derivative dataset root.
+    run : EEGRun-like
+        Entities of the run.
+    space : str
+        The model's space label.
+    reference : array-like of shape (D, H, W)
+        Mean training BOLD volume (the model's ``output_space_.reference``).
+    mask : array-like of bool, shape (D, H, W)
+        The model's brain mask.
+    affine : array-like of shape (4, 4)
+    model : dict, optional
+        Model provenance (``File``, ``SHA256``, ``URI``...).
+    overwrite : bool, default=False
+
+    Returns
+    -------
+    boldref, mask : DerivativePath
+        ``*_space-<label>_boldref.nii.gz`` (the image ``SpatialReference`` of the
+        run's outputs points to; listed in ``.bidsignore``) and
+        ``*_space-<label>_desc-brain_mask.nii.gz``.
+    """
+    ref_path = DerivativePath.from_run(out_dir, run, space=space, desc=None,
+                                       suffix="boldref")
+    mask_path = DerivativePath.from_run(out_dir, run, space=space, desc="brain",
+                                        suffix="mask")
+    ref_uri = f"bids::{ref_path.relpath.as_posix()}"
+    where = {k: model[k] for k in ("File", "SHA256", "URI") if model and k in model}
+    if not _skip(ref_path.fpath, overwrite):
+        _save_nifti(volumes_to_nifti_image(np.asarray(reference, np.float32), affine),
+                    ref_path.fpath)
+    json_path = ref_path.update(extension=".json").fpath
+    if not _skip(json_path, overwrite):
+        write_json_atomic(json_path, _jsonable({
+            "Description": (
+                f"Reference of space-{space}: the mean BOLD volume of the model's "
+                "training participants, in their units (the grid and baseline of "
+                "the synthesized images)."
+            ),
+            "Model": where,
+        }))
+    if not _skip(mask_path.fpath, overwrite):
+        _save_nifti(
+            volumes_to_nifti_image(np.asarray(mask, dtype=np.uint8), affine,
+                                   dtype=np.uint8),
+            mask_path.fpath,
+        )
+    json_path = mask_path.update(extension=".json").fpath
+    if not _skip(json_path, overwrite):
+        write_json_atomic(json_path, _jsonable({
+            "Description": "Brain mask of the model's reference volume.",
+            "Type": "Brain",
+            "SpatialReference": ref_uri,
+            "Model": where,
+        }))
+    return ref_path, mask_path
 
 
 def _jsonable(obj):

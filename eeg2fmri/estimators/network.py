@@ -541,14 +541,31 @@ class Spec2VolEstimator(BaseVolumeRegressor):
             elif isinstance(self.model, dict):
                 model = model_from_config(dict(self.model))
             else:
-                model = create_model(
-                    self.model,
+                overrides = dict(self.model_params or {})
+                shapes = dict(
                     n_context=input_shape[0],
                     n_channels=input_shape[1],
                     n_freqs=input_shape[2],
                     out_shape=output_shape,
-                    **(self.model_params or {}),
                 )
+                model = create_model(self.model, **shapes, **overrides)
+                bounded = model.get_config().get("output_activation")
+                if (
+                    bounded is not None
+                    and self.target_scaling == "zscore"
+                    and "output_activation" not in overrides
+                ):
+                    # z-scored targets are unbounded: the same network, linear output
+                    logger.info(
+                        "%s: its %s output bounds predictions to [0, 1]; with "
+                        "target_scaling='zscore' it gets a linear output instead "
+                        "(keep the %s with target_scaling='volume', the official "
+                        "recipe)", self.model, bounded, bounded,
+                    )
+                    torch.manual_seed(seed)
+                    model = create_model(
+                        self.model, **shapes, **overrides, output_activation=None
+                    )
             check_model_output(model, input_shape, output_shape, self.model)
             check_target_range(model, self.target_scaling, self.model)
             target_mean = self._fit_target_mean(

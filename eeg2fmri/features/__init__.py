@@ -21,7 +21,7 @@ from .pairs import (
 )
 from .params import NORMALIZATIONS, FeatureParams
 from .resample import RESAMPLE_METHODS, resample_volumes, resampled_affine
-from .runs import RunFeatures, load_run_features
+from .runs import RunFeatures, checked_eeg, load_run_features
 from .spectra import (
     WindowGrid,
     compute_run_spectra,
@@ -37,6 +37,7 @@ __all__ = [
     "PairedDataset",
     "RunFeatures",
     "load_run_features",
+    "checked_eeg",
     "WindowGrid",
     "make_window_grid",
     "compute_window_spectra",

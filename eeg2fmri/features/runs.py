@@ -28,7 +28,13 @@ from .spectra import (
     spectrum_frequencies,
 )
 
-__all__ = ["RunFeatures", "load_run_features", "channel_info", "CACHE_VERSION"]
+__all__ = [
+    "RunFeatures",
+    "load_run_features",
+    "checked_eeg",
+    "channel_info",
+    "CACHE_VERSION",
+]
 
 #: Bumped whenever the cached arrays would change for the same inputs and parameters
 #: (2: the channels' names, types and positions are cached).
@@ -308,25 +314,52 @@ def _n_slices(run):
         return None
 
 
-def _compute_run(
-    run, params, marker, target_shape, resample, eeg_correction="detect", work_dir=None
-):
+def checked_eeg(run, raw, *, tr, eeg_correction="detect", marker="auto",
+                n_volumes=None, work_dir=None):
+    """A run's EEG made safe for features: in-scanner artifacts detected or corrected.
+
+    Parameters
+    ----------
+    run : PairedRun or EEGRun
+        ``eeg_path`` (the cache of corrected EEG is keyed by it), ``label``,
+        ``bold_metadata`` (``SliceTiming``: the slice count of the correction).
+    raw : mne.io.BaseRaw
+        The run's EEG (:func:`eeg2fmri.bids.load_eeg`).
+    tr : float
+        Repetition time (s).
+    eeg_correction : {"detect", "none", "gradient", "gradient+pulse"}
+        See :func:`eeg2fmri.artifacts.check_in_scanner_eeg`; with ``work_dir`` the
+        corrected EEG is written (and reused) as BIDS derivatives in
+        ``<work_dir>/eeg_corrected``.
+    marker : str, default="auto"
+        Volume trigger (:func:`eeg2fmri.bids.find_volume_onsets`).
+    n_volumes : int, optional
+        Number of BOLD volumes (checked against the triggers).
+    work_dir : str or Path, optional
+
+    Returns
+    -------
+    raw : mne.io.BaseRaw
+        ``raw`` itself, or its corrected copy (another sampling rate, same markers).
+    found : VolumeOnsets
+        The volume onsets of the returned EEG.
+    """
     from .. import bids
     from ..artifacts import check_in_scanner_eeg
     from ..artifacts.derivatives import cached_correction
 
-    raw = bids.load_eeg(run.eeg_path)
-    bold = bids.load_bold(run.bold_path, tr=run.tr)
-    n_volumes = int(bold.shape[0])  # from the header; the data is read below
+    has_bold = getattr(run, "bold_path", None) is not None
+    fallback = True if has_bold else "quiet"
     found = bids.find_volume_onsets(
-        raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
+        raw, tr=tr, marker=marker, n_volumes=n_volumes, run_label=run.label,
+        fallback=fallback,
     )
     n_slices = _n_slices(run)
 
     def check(raw=raw):
         return check_in_scanner_eeg(
             raw,
-            tr=run.tr,
+            tr=tr,
             correction=eeg_correction,
             onsets=found.onsets,
             n_slices=n_slices,
@@ -339,9 +372,9 @@ def _compute_run(
             Path(work_dir) / "eeg_corrected",
             eeg_correction,
             check,
-            options={"n_slices": n_slices, "tr": float(run.tr)},
+            options={"n_slices": n_slices, "tr": float(tr)},
             raw=raw,
-            tr=float(run.tr),
+            tr=float(tr),
             onsets=found.onsets,
         )
     else:
@@ -349,8 +382,24 @@ def _compute_run(
     if checked is not raw:  # corrected: new sampling rate, same markers
         raw = checked
         found = bids.find_volume_onsets(
-            raw, tr=run.tr, marker=marker, n_volumes=n_volumes, run_label=run.label
+            raw, tr=tr, marker=marker, n_volumes=n_volumes, run_label=run.label,
+            fallback=fallback,
         )
+    return raw, found
+
+
+def _compute_run(
+    run, params, marker, target_shape, resample, eeg_correction="detect", work_dir=None
+):
+    from .. import bids
+
+    raw = bids.load_eeg(run.eeg_path)
+    bold = bids.load_bold(run.bold_path, tr=run.tr)
+    n_volumes = int(bold.shape[0])  # from the header; the data is read below
+    raw, found = checked_eeg(
+        run, raw, tr=run.tr, eeg_correction=eeg_correction, marker=marker,
+        n_volumes=n_volumes, work_dir=work_dir,
+    )
     onsets = np.asarray(found.onsets, dtype=np.float64)
     if onsets.size < n_volumes:
         raise AlignmentError(

@@ -30,17 +30,21 @@ class RunResult:
     ----------
     label : str
         BIDS prefix of the run (``sub-01_task-rest_run-1``).
-    measured, synthesized : ndarray of shape (n_volumes, D, H, W)
-        Measured and synthesized volumes (same units, the model's target units).
+    measured : ndarray of shape (n_volumes, D, H, W) or None
+        Measured volumes (the units of ``synthesized``); None for EEG recorded
+        without fMRI.
+    synthesized : ndarray of shape (n_volumes, D, H, W)
+        Synthesized volumes.
     baseline : ndarray of shape (n_volumes, D, H, W) or None
         Mean-volume baseline prediction.
     affine : ndarray of shape (4, 4)
     tr : float
     volume_indices : ndarray of int, shape (n_volumes,)
         Index of each volume in the source run.
-    metrics : pandas.DataFrame
-        Per-volume scores (``ssim``, ``psnr`` and ``*_baseline``).
-    r_map : ndarray of shape (D, H, W)
+    metrics : pandas.DataFrame or None
+        Per-volume scores (``ssim``, ``psnr`` and ``*_baseline``); None without
+        measured BOLD.
+    r_map : ndarray of shape (D, H, W) or None
         Voxel-wise temporal correlation (0 outside ``mask``).
     mask : ndarray of bool, shape (D, H, W)
     summary : dict
@@ -50,6 +54,16 @@ class RunResult:
     eeg_correction : dict or None
         Sidecar of the corrected EEG (``SoftwareFilters`` and ``eeg2fmri.qc``, see
         :mod:`eeg2fmri.artifacts.derivatives`) when the run's EEG was corrected.
+    context_complete : ndarray of bool, shape (n_frames,), optional
+        Per synthesized frame of the whole run: whether its EEG context was complete.
+    timing : str, optional
+        Where the volume onsets came from.
+    adaptations : list of str, optional
+        What was done to put the recording into the model's channels.
+    reference : ndarray of shape (D, H, W), optional
+        The model's reference volume (background of EEG-only figures).
+    space : str, optional
+        Space label of EEG-only outputs.
     """
 
     label: str
@@ -65,6 +79,16 @@ class RunResult:
     summary: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     eeg_correction: dict | None = None
+    context_complete: np.ndarray | None = None
+    timing: str | None = None
+    adaptations: list = field(default_factory=list)
+    reference: np.ndarray | None = None
+    space: str | None = None
+
+    @property
+    def has_measured(self):
+        """Whether the run has measured BOLD to compare with (bool)."""
+        return self.measured is not None
 
 
 def _now():
@@ -112,6 +136,7 @@ class ParticipantReport:
         self.fig_format = fig_format
         self.runs = []
         self.warnings = []
+        self.skipped = []
         self._html = None
 
     @property
@@ -131,7 +156,73 @@ class ParticipantReport:
         return {"src": data_uri(data, self.fig_format), "caption": caption, "alt": alt,
                 "css": css, "path": path}
 
+    def _context_note(self, run):
+        complete = run.context_complete
+        if complete is None:
+            return None
+        n_short = int(np.sum(~np.asarray(complete, dtype=bool)))
+        return (
+            f"{len(complete)} frames synthesized (every volume the EEG covers); "
+            f"{n_short} at the run start had an incomplete EEG context (the missing "
+            "windows hold the recording's mean spectrum)"
+            + ("" if not run.has_measured else ", and are not scored")
+            + "."
+        )
+
+    def _eeg_only_section(self, run):
+        from . import synthesis_figures as SF
+
+        stem = run.label
+        figs = [
+            self._figure(
+                SF.plot_variability_maps(run.synthesized, run.reference, run.affine,
+                                         run.mask),
+                f"{stem}_desc-sd_statmap",
+                "Temporal standard deviation of the synthesized BOLD (% of the "
+                "model's reference volume, the background) inside the model's brain "
+                "mask: where the model predicts EEG-driven fluctuations.",
+                "variability of the synthesized BOLD", css="dark"),
+            self._figure(
+                SF.plot_synthesized_carpet(run.synthesized, run.affine, run.mask,
+                                           run.tr, run.context_complete),
+                f"{stem}_desc-carpet_bold",
+                "Carpet plot of the synthesized BOLD (voxels of the brain mask, "
+                "standardized); the shaded start holds the frames whose EEG context "
+                "was incomplete.", "carpet plot"),
+            self._figure(
+                SF.plot_components(run.synthesized, run.affine, run.mask, run.tr,
+                                   run.reference),
+                f"{stem}_desc-components_bold",
+                "The three strongest spatial patterns of the synthesized BOLD "
+                "(principal components of the standardized voxel time series) and "
+                "their time courses, with their share of the variance.",
+                "principal components"),
+        ]
+        return figs
+
     def _run_section(self, run):
+        notes = [n for n in (self._context_note(run), run.timing) if n]
+        notes += [f"EEG adapted to the model: {a}" for a in run.adaptations]
+        if not run.has_measured:
+            return {
+                "label": run.label,
+                "n_volumes": len(run.volume_indices),
+                "first": int(np.min(run.volume_indices)),
+                "last": int(np.max(run.volume_indices)),
+                "tr": run.tr,
+                "outputs": sorted(Path(f).name for f in run.files.values()
+                                  if str(f).endswith((".nii.gz", ".tsv"))),
+                "figures": self._eeg_only_section(run),
+                "notes": [
+                    "EEG recorded without fMRI: there is no measured BOLD to compare "
+                    f"with (no scores). Outputs on the model's grid, space-{run.space}."
+                ] + notes,
+            }
+        section = self._measured_section(run)
+        section["notes"] = notes
+        return section
+
+    def _measured_section(self, run):
         stem = run.label
         ssim = run.metrics["ssim"].to_numpy()
         # the most typical volume: median SSIM
@@ -196,21 +287,32 @@ class ParticipantReport:
         for run in self.runs:
             s = run.summary
             rows.append({
-                "run": run.label, "volumes": len(run.volume_indices),
+                "run": run.label,
+                "measured BOLD": "yes" if run.has_measured else "no (EEG only)",
+                "volumes scored": len(run.volume_indices) if run.has_measured else 0,
                 "SSIM": s.get("ssim"), "PSNR": s.get("psnr"),
                 "temporal r": s.get("temporal_r"),
                 "SSIM (baseline)": s.get("ssim_baseline"),
                 "PSNR (baseline)": s.get("psnr_baseline"),
             })
+        for label, reason in self.skipped:
+            rows.append({"run": label, "measured BOLD": f"skipped: {reason}"})
         return pd.DataFrame(rows)
+
+    def add_skipped(self, label, reason):
+        """List a run that was not processed, with the reason."""
+        self.skipped.append((str(label), str(reason)))
+        self._html = None
+        return self
 
     def render(self):
         """Build the figures and return the HTML text."""
         runs = [self._run_section(run) for run in self.runs]
-        allm = (pd.concat([r.metrics for r in self.runs], ignore_index=True)
-                if self.runs else pd.DataFrame(columns=["ssim", "psnr"]))
-        r_values = [r.summary.get("temporal_r") for r in self.runs]
-        r_mean = float(np.nanmean(np.array(r_values, dtype=float))) if self.runs \
+        scored = [r for r in self.runs if r.has_measured]
+        allm = (pd.concat([r.metrics for r in scored], ignore_index=True)
+                if scored else pd.DataFrame(columns=["ssim", "psnr"]))
+        r_values = [r.summary.get("temporal_r") for r in scored]
+        r_mean = float(np.nanmean(np.array(r_values, dtype=float))) if scored \
             else float("nan")
         cards = [
             _card("SSIM", allm["ssim"].mean(),
@@ -218,8 +320,12 @@ class ParticipantReport:
             _card("PSNR (dB)", allm["psnr"].mean(),
                   allm["psnr_baseline"].mean() if "psnr_baseline" in allm else None, 2),
             _card("Temporal r", r_mean),
-            {"label": "Volumes", "value": str(len(allm)), "base": None},
+            {"label": "Volumes scored", "value": str(len(allm)), "base": None},
         ]
+        n_eeg_only = len(self.runs) - len(scored)
+        if n_eeg_only:
+            cards.append({"label": "EEG-only runs", "value": str(n_eeg_only),
+                          "base": "no measured BOLD: not scored"})
         training = []
         fig = F.plot_training_curves(self.history)
         if fig is not None:
