@@ -444,8 +444,13 @@ def write_json_atomic(path, obj):
     write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
-def add_output_arguments(parser, out_dir_aliases=()):
-    """``--out-dir`` (default ``benchmarks/results``) and ``--no-write``."""
+def add_output_arguments(parser, out_dir_aliases=(), json_option=None, name=None):
+    """``--out-dir`` (default ``benchmarks/results``) and ``--no-write``.
+
+    ``json_option`` (e.g. ``"--output"``) adds an option naming the JSON file itself
+    (the Markdown file goes beside it), for scripts that had one; ``name`` is the
+    default stem shown in its help. :func:`output_target` reads both.
+    """
     parser.add_argument(
         "--out-dir",
         *out_dir_aliases,
@@ -458,13 +463,23 @@ def add_output_arguments(parser, out_dir_aliases=()):
     parser.add_argument(
         "--no-write", action="store_true", help="print the table, write nothing"
     )
+    if json_option:
+        parser.add_argument(
+            json_option,
+            dest="json_path",
+            type=Path,
+            default=None,
+            help=f"JSON results file (default: <out-dir>/{name}.json; the .md "
+            "beside it)",
+        )
 
 
-def output_target(out_dir, name, json_path=None):
-    """``(folder, stem)`` of the result files: ``json_path``'s when given."""
-    if json_path is not None:
-        return Path(json_path).parent, Path(json_path).stem
-    return Path(out_dir), name
+def output_target(args, name):
+    """``(folder, stem)`` of the result files: the JSON option's when given."""
+    path = getattr(args, "json_path", None)
+    if path is not None:
+        return path.parent, path.stem
+    return Path(args.out_dir), name
 
 
 def publish(name, doc, table, *, out_dir=RESULTS, write=True, markdown=None):

@@ -252,6 +252,19 @@ class SimulatedTruthRow:
 
 _NO_BRIDGE = {"bridge_latents": 0}
 
+
+def _ablation(**changes):
+    """``spec2vol-small``, default recipe, with one change (group ``ablation``)."""
+    return TrainedRow("spec2vol-small", group="ablation", **changes)
+
+
+def _conv_path_ablation(*paths):
+    """``spec2vol-small`` with only these encoder convolution paths."""
+    return TrainedRow(
+        "spec2vol-small", model_params={"conv_paths": paths}, group="conv-path ablation"
+    )
+
+
 #: Every row, in the order of the tables.
 ROWS = {
     "spec2vol-small": TrainedRow("spec2vol-small", cost=1.5),
@@ -272,50 +285,27 @@ ROWS = {
     "time only (null)": TimeOnlyRow(),
     "oracle (noise-free BOLD)": SimulatedTruthRow("noiseless_bold"),
     # one change to the default recipe each, on the ablation datasets
-    "no bridge": TrainedRow(
-        "spec2vol-small", model_params=_NO_BRIDGE, group="ablation"
+    "no bridge": _ablation(model_params=_NO_BRIDGE),
+    "bridge only (no encoder blocks, no decoder)": _ablation(
+        model_params={"decoder": "none"}, cost=0.2
     ),
-    "bridge only (no encoder blocks, no decoder)": TrainedRow(
-        "spec2vol-small", model_params={"decoder": "none"}, cost=0.2, group="ablation"
+    "bridge on the encoder output": _ablation(
+        model_params={"bridge_source": "encoder"}
     ),
-    "bridge on the encoder output": TrainedRow(
-        "spec2vol-small", model_params={"bridge_source": "encoder"}, group="ablation"
-    ),
-    "U-Net decoder": TrainedRow(
-        "spec2vol-small", model_params={"decoder": "unet"}, group="ablation"
-    ),
-    "no attention": TrainedRow(
-        "spec2vol-small", model_params={"attention": False}, group="ablation"
-    ),
-    "correlation loss": TrainedRow(
-        "spec2vol-small", params={"loss": "correlation"}, group="ablation"
-    ),
-    "per-volume [0, 1] targets": TrainedRow(
-        "spec2vol-small", params={"target_scaling": "volume"}, group="ablation"
-    ),
-    "official inputs (z-scored across electrodes, min-max)": TrainedRow(
-        "spec2vol-small", params={"input_scaling": "minmax"}, features="official",
-        group="ablation",
+    "U-Net decoder": _ablation(model_params={"decoder": "unet"}),
+    "no attention": _ablation(model_params={"attention": False}),
+    "correlation loss": _ablation(params={"loss": "correlation"}),
+    "per-volume [0, 1] targets": _ablation(params={"target_scaling": "volume"}),
+    "official inputs (z-scored across electrodes, min-max)": _ablation(
+        params={"input_scaling": "minmax"}, features="official"
     ),
     # the paper's conv-path ablations (--ablations all): the paths sit in the encoder
     # blocks, which with the default recipe feed the decoder only; "bridge only"
     # removes blocks and decoder at once and bounds what they contribute together
-    "no electrode path": TrainedRow(
-        "spec2vol-small", model_params={"conv_paths": ("frequency", "square")},
-        group="conv-path ablation",
-    ),
-    "no frequency path": TrainedRow(
-        "spec2vol-small", model_params={"conv_paths": ("electrode", "square")},
-        group="conv-path ablation",
-    ),
-    "no square path": TrainedRow(
-        "spec2vol-small", model_params={"conv_paths": ("electrode", "frequency")},
-        group="conv-path ablation",
-    ),
+    "no electrode path": _conv_path_ablation("frequency", "square"),
+    "no frequency path": _conv_path_ablation("electrode", "square"),
+    "no square path": _conv_path_ablation("electrode", "frequency"),
 }
-
-#: Row groups and when they run.
-GROUPS = ("main", "baseline", "ablation", "conv-path ablation")
 
 
 def rows_for(dataset, ablation_datasets, ablations="default", rows=None):
