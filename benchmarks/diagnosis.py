@@ -74,7 +74,7 @@ GRADIENT_RUNS = ("paper recipe, no bridge", "default recipe, no bridge",
 GRADIENT_STEPS = (0, 25, 100, 300)
 
 
-def overfit_table(work, labels):
+def overfit_table(work, labels, n_steps=300):
     """Run the overfitting check of each labelled model; rows of results."""
     from eeg2fmri.diagnostics import overfit_check
     from eeg2fmri.features import FeatureParams, build_dataset
@@ -87,7 +87,7 @@ def overfit_table(work, labels):
     rows = []
     for label in labels:
         name, overrides = {**CHECKS, **FULL_CHECKS}[label]
-        result = overfit_check(name, pairs, out_shape=OUT_SHAPE, n_steps=300,
+        result = overfit_check(name, pairs, out_shape=OUT_SHAPE, n_steps=n_steps,
                                model_params=overrides)
         rows.append(
             {
@@ -285,8 +285,8 @@ def markdown_sections(results):
     """The three tables, as markdown: ``{"overfit": ..., "probe": ..., ...}``."""
     sections = {}
     lines = [
-        "## 1. Overfitting check (32 pairs, noise-free input-dependent target, 300 "
-        "steps)",
+        "## 1. Overfitting check (32 pairs, noise-free input-dependent target, "
+        f"{(results.get('steps') or {}).get('overfit', 300)} steps)",
         "",
         "Relative loss: training MSE / MSE of predicting each voxel's mean "
         "(pass < 0.1).",
@@ -369,6 +369,9 @@ def main(argv=None):
                    help="work folder (shared with python -m benchmarks.study)")
     p.add_argument("--parts", nargs="+", default=["overfit", "probe", "gradients"],
                    choices=["overfit", "probe", "gradients"])
+    p.add_argument("--steps", type=int, default=300,
+                   help="training steps of the overfitting checks and of the "
+                   "gradient runs (default 300; fewer for a smoke run)")
     p.add_argument("--render", action="store_true",
                    help="only rewrite the markdown tables from diagnosis.json")
     harness.add_output_arguments(p)
@@ -391,6 +394,10 @@ def main(argv=None):
         **(previous.get("commands") or {}), **dict.fromkeys(args.parts, command)
     }
     environments = dict(previous.get("environments") or {})
+    results["steps"] = {
+        **(previous.get("steps") or {}),
+        **dict.fromkeys(set(args.parts) - {"probe"}, args.steps),
+    }
 
     def save(part):  # after each part, so an interrupted run keeps what it measured
         environments[part] = harness.environment()
@@ -399,11 +406,11 @@ def main(argv=None):
             harness.write_json_atomic(json_path, results)
 
     if "gradients" in args.parts:
-        results["gradients"] = gradient_table(work)
+        results["gradients"] = gradient_table(work, n_steps=args.steps)
         save("gradients")
     if "overfit" in args.parts:
         labels = list(CHECKS) + (list(FULL_CHECKS) if args.full else [])
-        rows = overfit_table(work, labels)
+        rows = overfit_table(work, labels, args.steps)
         if not args.full and previous.get("overfit"):  # keep earlier full-size rows
             rows += [r for r in previous["overfit"] if r["model"] in FULL_CHECKS]
         results["overfit"] = rows
