@@ -179,6 +179,7 @@ def gradient_table(work, seed=0, n_steps=300, batch_size=16):
     from eeg2fmri.models import create_model
 
     spec = DATASETS["noddi"]
+    study_data.simulate(spec, work, seed)  # skipped when the study simulated it
     out = {}
     for label in GRADIENT_RUNS:
         paper = label.startswith("paper")
