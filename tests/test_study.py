@@ -284,3 +284,32 @@ def test_unknown_rows_are_an_error_naming_the_option(study, capsys):
     with pytest.raises(SystemExit):
         study.cli.main(["--rows", "no such row", "--quick"])
     assert "--rows: unknown row(s) ['no such row']" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sweep_variant_is_simulated_with_its_setting_and_reported(
+    study, tmp_path, monkeypatch
+):
+    sweep = study.config.Sweep("noddi", "n_channels", (4,))
+    monkeypatch.setitem(study.config.SWEEPS, "channels", sweep)
+    out, work = tmp_path / "out", tmp_path / "work"
+    # a row that runs on cnepfl only: nothing is trained, every baseline is scored
+    study.cli.main([
+        "--quick", "--datasets", "noddi", "--sweeps", "channels",
+        "--ablation-datasets", "--rows", "e2fnet-small, paper recipe",
+        "--jobs", "1", "--out", str(out), "--work", str(work),
+    ])
+    variant = sweep.variants()["noddi-n_channels-4"].sized(quick=True)
+    ds = study.data.load_pairs(variant, work / "quick")
+    assert ds.X.shape[2] == 4  # electrodes of the variant, not the quick 8
+    summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    assert set(summary["dataset"]) == {"noddi", "noddi-n_channels-4"}
+    oracle = summary.set_index(["dataset", "row"]).loc[
+        ("noddi-n_channels-4", "oracle (noise-free BOLD)")
+    ]
+    assert oracle["r_network_mean"] > 0.5
+    text = (out / "results.md").read_text()
+    assert "## noddi-n_channels-4" in text and "4 channels" in text
+    # without results of the reference row there is nothing to compare
+    tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
+    assert tests.empty and "holm_p" in tests.columns

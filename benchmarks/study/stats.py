@@ -15,6 +15,12 @@ from .config import BOOTSTRAP_RESAMPLES, REFERENCE_ROW
 TEST_METRICS = ("ssim", "psnr", "r_network", "r_brain", "r_parcels")
 #: The comparison of the reference row with its own shifted-EEG predictions.
 SHIFTED_AT_TEST = "its EEG shifted at test"
+#: Columns of :func:`paired_tests`.
+TEST_COLUMNS = (
+    "dataset", "comparison", "metric", "n_subjects", "mean_difference", "ci95_low",
+    "ci95_high", "bootstrap_ci95_low", "bootstrap_ci95_high", "t_test_p",
+    "wilcoxon_p", "holm_p",
+)
 
 
 def t_interval(d, confidence=0.95):
@@ -153,7 +159,8 @@ def paired_tests(per_subject, reference=REFERENCE_ROW, metrics=TEST_METRICS,
                     ),
                 }
             )
+    if not out:  # no reference results yet: an empty table with the columns
+        return pd.DataFrame(columns=TEST_COLUMNS)
     df = pd.DataFrame(out)
-    if not df.empty:
-        df["holm_p"] = df.groupby("dataset")["t_test_p"].transform(holm)
+    df["holm_p"] = df.groupby("dataset")["t_test_p"].transform(holm)
     return df
