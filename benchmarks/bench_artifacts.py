@@ -22,24 +22,24 @@ artifact (:func:`~eeg2fmri.artifacts.find_r_peaks` on the corrected ECG,
     correction, the input excluded) of the whole correction, against 60 s and twice
     the float32 size of the raw recording.
 
-Writes ``benchmarks/results/artifacts.json`` and ``artifacts.md`` (atomically).
-Timings depend on the machine's load (noted in the JSON).
+Writes ``benchmarks/results/artifacts.json`` and ``artifacts.md`` (atomically;
+``--output`` or ``--out-dir`` elsewhere). Timings depend on the machine's load (noted
+in the JSON).
 """
 
 import argparse
 import json
-import os
-import platform
-import resource
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
-RESULTS = Path(__file__).resolve().parent / "results"
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+
 SFREQ_OUT = 250.0
 
 CONFIGS = {
@@ -83,28 +83,26 @@ def correct(run, p, config):
         step = p.tr * p.sfreq / n_slices
         onsets = (vol[:, None] + np.arange(n_slices)[None] * step).ravel()
         per_volume = n_slices
-    tracemalloc.start()
-    start = time.perf_counter()
-    out, info = remove_gradient_artifact(
-        run.eeg,
-        p.sfreq,
-        onsets,
-        sfreq_out=SFREQ_OUT,
-        epochs_per_volume=per_volume,
-        **config["gradient"],
-    )
-    t_gradient = time.perf_counter() - start
-    ecg = run.ch_types.index("ECG")
-    peaks = find_r_peaks(out[ecg], SFREQ_OUT)
-    rows = [i for i, t in enumerate(run.ch_types) if t == "EEG"]
-    out = remove_pulse_artifact(out, SFREQ_OUT, peaks, rows=rows, **config["pulse"])
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    with harness.TracedPeak() as peak, harness.Stopwatch() as clock:
+        out, info = remove_gradient_artifact(
+            run.eeg,
+            p.sfreq,
+            onsets,
+            sfreq_out=SFREQ_OUT,
+            epochs_per_volume=per_volume,
+            **config["gradient"],
+        )
+        t_gradient = clock.elapsed
+        ecg = run.ch_types.index("ECG")
+        peaks = find_r_peaks(out[ecg], SFREQ_OUT)
+        rows = [i for i, t in enumerate(run.ch_types) if t == "EEG"]
+        out = remove_pulse_artifact(
+            out, SFREQ_OUT, peaks, rows=rows, **config["pulse"]
+        )
     return out, {
-        "seconds": seconds,
+        "seconds": clock.seconds,
         "gradient_seconds": t_gradient,
-        "peak_bytes": peak,
+        "peak_bytes": peak.bytes,
         "n_beats": int(peaks.size),
         "n_epochs": int(onsets.size),
     }
@@ -156,20 +154,20 @@ def metrics(run, p, out):
 
 
 def _table(rows, raw_bytes):
-    head = (
-        "| config | median r 1-40 Hz (min) | max abs harmonic dB | alpha-power r "
-        "(min) | seconds (gradient) | peak memory / raw float32 |"
-    )
-    lines = [head, "|" + "---|" * 6]
-    for name, res in rows.items():
-        lines.append(
-            f"| {name} | {res['median_r_1_40hz']:.3f} ({res['min_r_1_40hz']:.3f}) | "
-            f"{res['max_abs_harmonic_db']:.2f} | {res['median_alpha_power_r']:.3f} "
-            f"({res['min_alpha_power_r']:.3f}) | {res['seconds']:.1f} "
-            f"({res['gradient_seconds']:.1f}) | "
-            f"{res['peak_bytes'] / raw_bytes:.2f} |"
-        )
-    return "\n".join(lines)
+    header = ["config", "median r 1-40 Hz (min)", "max abs harmonic dB",
+              "alpha-power r (min)", "seconds (gradient)", "peak memory / raw float32"]
+    cells = [
+        [
+            name,
+            f"{res['median_r_1_40hz']:.3f} ({res['min_r_1_40hz']:.3f})",
+            f"{res['max_abs_harmonic_db']:.2f}",
+            f"{res['median_alpha_power_r']:.3f} ({res['min_alpha_power_r']:.3f})",
+            f"{res['seconds']:.1f} ({res['gradient_seconds']:.1f})",
+            f"{res['peak_bytes'] / raw_bytes:.2f}",
+        ]
+        for name, res in rows.items()
+    ]
+    return harness.markdown_table(header, cells)
 
 
 def main(argv=None):
@@ -180,32 +178,29 @@ def main(argv=None):
     parser.add_argument(
         "--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS)
     )
-    parser.add_argument("--output", type=Path, default=RESULTS / "artifacts.json")
+    harness.add_output_arguments(parser, json_option="--output", name="artifacts")
     args = parser.parse_args(argv)
-    from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
+    out_dir, name = harness.output_target(args, "artifacts")
 
-    t0 = time.perf_counter()
-    run, p = simulate(args.minutes, args.n_channels, args.seed)
-    sim_seconds = time.perf_counter() - t0
+    with harness.Stopwatch() as sim:
+        run, p = simulate(args.minutes, args.n_channels, args.seed)
     raw_bytes = run.eeg.size * 4
     raw_r = metrics(run, p, signal.resample_poly(run.eeg, 1, 20, axis=-1))
     print(
         f"simulated {args.minutes:g} min, {run.eeg.shape[0]} channels at "
-        f"{p.sfreq:g} Hz in {sim_seconds:.1f} s; raw float32 {raw_bytes / 2**20:.0f} "
+        f"{p.sfreq:g} Hz in {sim.seconds:.1f} s; raw float32 {raw_bytes / 2**20:.0f} "
         f"MiB; uncorrected median r {raw_r['median_r_1_40hz']:.3f}"
     )
     results = {}
-    for name in args.configs:
-        out, timing = correct(run, p, CONFIGS[name])
-        results[name] = {**timing, **metrics(run, p, out)}
-        print(name, json.dumps({k: v for k, v in results[name].items()}, default=str))
+    for config in args.configs:
+        out, timing = correct(run, p, CONFIGS[config])
+        results[config] = {**timing, **metrics(run, p, out)}
+        print(config, json.dumps(results[config], default=str))
     table = _table(results, raw_bytes)
-    print(table)
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    env = harness.environment()
     doc = {
         "benchmark": "bench_artifacts",
-        "command": "python benchmarks/bench_artifacts.py "
-        + " ".join(argv or sys.argv[1:]),
+        "command": harness.command_line(__file__, argv),
         "minutes": args.minutes,
         "n_channels": int(run.eeg.shape[0]),
         "sfreq": p.sfreq,
@@ -223,32 +218,27 @@ def main(argv=None):
         },
         "configs": {k: CONFIGS[k] for k in args.configs},
         "results": results,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_at_end": load,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        },
+        "environment": env,
     }
-    write_json_atomic(args.output, doc)
-    md = args.output.with_suffix(".md")
-    write_text_atomic(
-        md,
+    harmonics = "\n".join(
+        f"- {config}: "
+        + ", ".join(f"{f} Hz {v:+.2f}" for f, v in res["harmonic_power_db"].items())
+        for config, res in results.items()
+    )
+    markdown = (
         "# In-scanner EEG artifact correction (simulated)\n\n"
         f"`{doc['command']}`: {args.minutes:g} min, {doc['n_channels']} channels at "
         f"{p.sfreq:g} Hz, TR {p.tr:g} s, {p.bold_shape[0]} slices, output "
         f"{SFREQ_OUT:g} Hz. Uncorrected median r (1-40 Hz) "
-        f"{raw_r['median_r_1_40hz']:.3f}. Load average at the end {load}.\n\n"
+        f"{raw_r['median_r_1_40hz']:.3f}. {harness.environment_line(env)}\n\n"
         + table
         + "\n\nHarmonic power (corrected / truth, dB, median over channels):\n\n"
-        + "\n".join(
-            f"- {name}: "
-            + ", ".join(f"{f} Hz {v:+.2f}" for f, v in res["harmonic_power_db"].items())
-            for name, res in results.items()
-        )
-        + "\n",
+        + harmonics
+        + "\n"
     )
-    print(f"wrote {args.output} and {md}")
+    harness.publish(
+        name, doc, table, out_dir=out_dir, write=not args.no_write, markdown=markdown
+    )
 
 
 if __name__ == "__main__":

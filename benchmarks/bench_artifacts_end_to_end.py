@@ -21,35 +21,35 @@ uncorrected
     the raw EEG trusted as it is (``eeg_correction="none"``).
 
 The same model is trained on each, leaving one participant out in turn:
-:class:`~eeg2fmri.linear.BandPowerRidge` with its defaults (penalty per voxel chosen
+:class:`~eeg2fmri.BandPowerRidge` with its defaults (penalty per voxel chosen
 by cross-validation over the training participants) and, with ``--spec2vol``,
-:class:`~eeg2fmri.estimator.Spec2VolEstimator` (``spec2vol-tiny``, default recipe,
+:class:`~eeg2fmri.Spec2VolEstimator` (``spec2vol-tiny``, default recipe,
 that many epochs). Each held-out participant is scored by the mean voxel-wise
 temporal correlation between predicted and measured volumes in the simulated
 network voxels (a network map > 0.5) and in the brain (mean per-volume min-max
-intensity > 0.2), as ``benchmarks/study.py`` does. The mean-volume baseline
-(:class:`~eeg2fmri.estimator.MeanVolumeRegressor`) is scored the same way (0 by
+intensity > 0.2), as the study (``python -m benchmarks.study``) does. The mean-volume
+baseline (:class:`~eeg2fmri.MeanVolumeRegressor`) is scored the same way (0 by
 construction). Target: corrected >= 90 % of clean in the network voxels.
 
-Writes ``benchmarks/results/artifacts_end_to_end.json`` and ``.md`` (atomically).
+Writes ``benchmarks/results/artifacts_end_to_end.json`` and ``.md`` (atomically;
+``--output`` or ``--out-dir`` elsewhere).
 """
 
 import argparse
-import os
-import platform
-import resource
 import shutil
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from eeg2fmri.metrics import comparable_volumes
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks import harness
+from benchmarks.study.data import brain_mask, network_mask, scale_volumes
+
 SOURCES = ("clean", "corrected", "uncorrected")
 #: Extra source: the same correction with the ``"spatial"`` pulse method.
 SPATIAL = "corrected (pulse spatial)"
@@ -59,17 +59,17 @@ def simulate(out_dir, args):
     """Write the inscanner dataset; returns (root, seconds)."""
     from eeg2fmri.simulate import simulate_dataset
 
-    start = time.perf_counter()
-    root = simulate_dataset(
-        out_dir,
-        preset="inscanner",
-        n_subjects=args.n_subjects,
-        n_volumes=args.n_volumes,
-        n_channels=args.n_channels,
-        bold_shape=tuple(args.bold_shape),
-        random_state=args.seed,
-    )
-    return root, time.perf_counter() - start
+    with harness.Stopwatch() as clock:
+        root = simulate_dataset(
+            out_dir,
+            preset="inscanner",
+            n_subjects=args.n_subjects,
+            n_volumes=args.n_volumes,
+            n_channels=args.n_channels,
+            bold_shape=tuple(args.bold_shape),
+            random_state=args.seed,
+        )
+    return root, clock.seconds
 
 
 def write_spatial_corrections(root, out_root):
@@ -77,15 +77,15 @@ def write_spatial_corrections(root, out_root):
     from eeg2fmri.artifacts import correct_artifacts, correction_provenance
     from eeg2fmri.artifacts.derivatives import corrected_eeg_path, write_corrected_eeg
     from eeg2fmri.bids import find_paired_runs, load_eeg
-    from eeg2fmri.features.runs import _n_slices
 
     for run in find_paired_runs(root).runs:
         raw = load_eeg(run.eeg_path)
+        timing = run.slice_timing  # acquisitions per TR: distinct slice times
         out = correct_artifacts(
             raw,
             "gradient+pulse",
             tr=float(run.tr),
-            n_slices=_n_slices(run),
+            n_slices=None if timing is None else len(set(np.round(timing, 6))),
             pulse_options={"method": "spatial"},
             run_label=run.label,
         )
@@ -110,55 +110,36 @@ def build(root, source, work_dir):
         }
     elif source == "corrected":
         kwargs.update(eeg_correction="gradient+pulse", work_dir=work_dir)
-    start = time.perf_counter()
-    if source == SPATIAL:
-        out_root = Path(work_dir) / "eeg_corrected_spatial"
-        write_spatial_corrections(root, out_root)
-        find = {
-            "eeg_derivatives": out_root,
-            "bids_filters": {"eeg": {"desc": "gradientpulsespatial"}},
-        }
-        kwargs = {}  # detected as corrected (provenance): not corrected again
-    runs = find_paired_runs(root, **find).runs
-    with warnings.catch_warnings():
-        # raw in-scanner EEG trusted on purpose: the pulse-artifact warning is expected
-        warnings.simplefilter("ignore")
-        ds = build_dataset(runs, **kwargs)
+    with harness.Stopwatch() as clock:
+        if source == SPATIAL:
+            out_root = Path(work_dir) / "eeg_corrected_spatial"
+            write_spatial_corrections(root, out_root)
+            find = {
+                "eeg_derivatives": out_root,
+                "bids_filters": {"eeg": {"desc": "gradientpulsespatial"}},
+            }
+            kwargs = {}  # detected as corrected (provenance): not corrected again
+        runs = find_paired_runs(root, **find).runs
+        with warnings.catch_warnings():
+            # raw in-scanner EEG trusted on purpose: the pulse-artifact warning is
+            # expected
+            warnings.simplefilter("ignore")
+            ds = build_dataset(runs, **kwargs)
     files = [
         str(Path(r.eeg_path).relative_to(Path(r.eeg_path).parents[2])) for r in runs
     ]
-    return ds, time.perf_counter() - start, files
-
-
-def network_mask(root, run_label):
-    """Voxels where a simulated network map exceeds 0.5 (the BOLD grid)."""
-    import nibabel as nib
-
-    from eeg2fmri.bids.bold import nifti_to_volumes
-
-    sub = run_label.split("_")[0]
-    path = (
-        root
-        / "derivatives"
-        / "simulation"
-        / sub
-        / "func"
-        / f"{run_label}_desc-networks_mask.nii.gz"
-    )
-    maps = nifti_to_volumes(np.asarray(nib.load(path).dataobj, dtype=np.float32))
-    return (maps > 0.5).any(axis=0)
+    return ds, clock.seconds, files
 
 
 def subject_scores(est, ds, rows, pred, root):
     """{"r_network", "r_brain"} of one held-out participant's rows (time order)."""
-    from eeg2fmri.estimators.scaling import per_volume_minmax
-    from eeg2fmri.metrics import mean_temporal_correlation
+    from eeg2fmri.metrics import comparable_volumes, mean_temporal_correlation
 
     y_raw = np.asarray(ds.y[rows], dtype=np.float64)
     y_corr, pred_corr = comparable_volumes(est, y_raw, pred)
     run_label = ds.provenance["run_label"].to_numpy()[rows[0]]
     net = network_mask(root, run_label)
-    brain = per_volume_minmax(y_raw).mean(axis=0) > 0.2
+    brain = brain_mask(scale_volumes(y_raw))
     return {
         "r_network": mean_temporal_correlation(y_corr, pred_corr, net),
         "r_brain": mean_temporal_correlation(y_corr, pred_corr, brain),
@@ -198,15 +179,13 @@ def leave_one_participant_out(name, ds, root, args):
         test = test[np.argsort(prov["onset"].to_numpy()[test], kind="stable")]
         train = np.flatnonzero(groups != subject)
         est = make_model(name, ds, args)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
+        with harness.Stopwatch() as fit, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             est.fit(ds.X[train], ds.y[train], groups=groups[train])
-        fit_seconds = time.perf_counter() - start
         pred = est.predict(ds.X[test])
         folds[str(subject)] = {
             **subject_scores(est, ds, test, pred, root),
-            "fit_seconds": fit_seconds,
+            "fit_seconds": fit.seconds,
         }
         print(
             f"  {name} held-out {subject}: "
@@ -232,11 +211,9 @@ def summarize(folds):
 
 
 def _fmt_table(results):
-    lines = [
-        "| model | EEG | r network (sd over folds) | r brain (sd) | corrected / clean "
-        "(network) | fit s |",
-        "|" + "---|" * 6,
-    ]
+    header = ["model", "EEG", "r network (sd over folds)", "r brain (sd)",
+              "corrected / clean (network)", "fit s"]
+    cells = []
     for model, by_source in results.items():
         clean = by_source.get("clean", {}).get("mean", {}).get("r_network")
         for source, res in by_source.items():
@@ -246,27 +223,32 @@ def _fmt_table(results):
                 if clean and source != "clean" and model != "MeanVolume"
                 else ""
             )
-            lines.append(
-                f"| {model} | {source} | {m['r_network']:.3f} "
-                f"({m['r_network_sd']:.3f}) | {m['r_brain']:.3f} "
-                f"({m['r_brain_sd']:.3f}) | {ratio} | {m['fit_seconds']:.1f} |"
-            )
-    return "\n".join(lines)
+            cells.append([
+                model,
+                source,
+                f"{m['r_network']:.3f} ({m['r_network_sd']:.3f})",
+                f"{m['r_brain']:.3f} ({m['r_brain_sd']:.3f})",
+                ratio,
+                f"{m['fit_seconds']:.1f}",
+            ])
+    return harness.markdown_table(header, cells)
 
 
 def _fold_table(results):
     """Held-out r in the network voxels, one row per participant left out."""
     cols = [(m, s) for m, by in results.items() if m != "MeanVolume" for s in by]
-    head = "| left out | " + " | ".join(f"{m} {s}" for m, s in cols) + " |"
-    lines = [head, "|" + "---|" * (len(cols) + 1)]
     first = results[cols[0][0]][cols[0][1]]["folds"]
-    for fold in first:
-        cells = [f"{results[m][s]['folds'][fold]['r_network']:.3f}" for m, s in cols]
-        lines.append(f"| sub-{fold} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cells = [
+        [f"sub-{fold}"]
+        + [f"{results[m][s]['folds'][fold]['r_network']:.3f}" for m, s in cols]
+        for fold in first
+    ]
+    return harness.markdown_table(
+        ["left out", *(f"{m} {s}" for m, s in cols)], cells
+    )
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-subjects", type=int, default=4)
     parser.add_argument("--n-volumes", type=int, default=112)
@@ -300,80 +282,93 @@ def main(argv=None):
     parser.add_argument(
         "--keep", type=Path, default=None, help="simulate into this folder and keep it"
     )
-    parser.add_argument(
-        "--output", type=Path, default=RESULTS / "artifacts_end_to_end.json"
+    harness.add_output_arguments(
+        parser, json_option="--output", name="artifacts_end_to_end"
     )
-    args = parser.parse_args(argv)
-    from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
+    return parser.parse_args(argv)
 
-    t_total = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="e2f-artifacts-e2e-"))
-    try:
-        root, sim_seconds = simulate((args.keep or tmp) / "bids", args)
+
+def run(args, tmp):
+    """Simulate, build the pairs of every EEG source, train and score every model.
+
+    Returns
+    -------
+    results : dict
+        ``{model: {source: {"folds": ..., "mean": ...}}}``.
+    info : dict
+        ``sizes``, ``eeg_files`` and the ``seconds`` of the simulation and of each
+        source's pair building.
+    """
+    root, sim_seconds = simulate((args.keep or tmp) / "bids", args)
+    print(f"simulated {args.n_subjects} participants in {sim_seconds:.1f} s",
+          flush=True)
+    datasets, build_seconds, eeg_files = {}, {}, {}
+    sources = SOURCES + ((SPATIAL,) if args.pulse_spatial else ())
+    for source in sources:
+        datasets[source], build_seconds[source], eeg_files[source] = build(
+            root, source, tmp / "work"
+        )
+        ds = datasets[source]
         print(
-            f"simulated {args.n_subjects} participants in {sim_seconds:.1f} s",
+            f"{source}: X {tuple(ds.X.shape)}, y {tuple(ds.y.shape)}, "
+            f"{build_seconds[source]:.1f} s",
             flush=True,
         )
-        datasets, build_seconds, eeg_files = {}, {}, {}
-        sources = SOURCES + ((SPATIAL,) if args.pulse_spatial else ())
-        for source in sources:
-            datasets[source], build_seconds[source], eeg_files[source] = build(
-                root, source, tmp / "work"
-            )
-            ds = datasets[source]
-            print(
-                f"{source}: X {tuple(ds.X.shape)}, y {tuple(ds.y.shape)}, "
-                f"{build_seconds[source]:.1f} s",
-                flush=True,
-            )
-        n_pairs = {s: int(len(ds.groups)) for s, ds in datasets.items()}
-        if len(set(n_pairs.values())) != 1:
-            raise RuntimeError(f"the EEG sources give different pairs: {n_pairs}")
-        models = list(args.models)
-        if args.spec2vol > 0 and "spec2vol-tiny" not in models:
-            models.append("spec2vol-tiny")
-        results = {}
-        for model in models:
-            results[model] = {}
-            model_sources = sources[:1] if model == "MeanVolume" else sources
-            for source in model_sources:
-                folds = leave_one_participant_out(model, datasets[source], root, args)
-                results[model][source] = {"folds": folds, "mean": summarize(folds)}
-            if model != "MeanVolume":
-                clean = results[model]["clean"]["mean"]
-                for source in model_sources[1:]:
-                    m = results[model][source]["mean"]
-                    m["ratio_to_clean_network"] = m["r_network"] / clean["r_network"]
-                    m["ratio_to_clean_brain"] = m["r_brain"] / clean["r_brain"]
-        ds = datasets["clean"]
-        sizes = {
-            "n_subjects": args.n_subjects,
-            "n_volumes": args.n_volumes,
-            "n_channels": args.n_channels,
-            "n_eeg_channels": args.n_channels - 1,
-            "bold_shape": list(args.bold_shape),
-            "pairs_per_subject": int(n_pairs["clean"] // args.n_subjects),
-            "X_shape": list(ds.X.shape),
-            "sfreq_raw": 5000.0,
-            "tr": 2.0,
-            "n_slices": int(args.bold_shape[0]),
-        }
+    n_pairs = {s: int(len(ds.groups)) for s, ds in datasets.items()}
+    if len(set(n_pairs.values())) != 1:
+        raise RuntimeError(f"the EEG sources give different pairs: {n_pairs}")
+    models = list(args.models)
+    if args.spec2vol > 0 and "spec2vol-tiny" not in models:
+        models.append("spec2vol-tiny")
+    results = {}
+    for model in models:
+        results[model] = {}
+        model_sources = sources[:1] if model == "MeanVolume" else sources
+        for source in model_sources:
+            folds = leave_one_participant_out(model, datasets[source], root, args)
+            results[model][source] = {"folds": folds, "mean": summarize(folds)}
+        if model != "MeanVolume":
+            clean = results[model]["clean"]["mean"]
+            for source in model_sources[1:]:
+                m = results[model][source]["mean"]
+                m["ratio_to_clean_network"] = m["r_network"] / clean["r_network"]
+                m["ratio_to_clean_brain"] = m["r_brain"] / clean["r_brain"]
+    sizes = {
+        "n_subjects": args.n_subjects,
+        "n_volumes": args.n_volumes,
+        "n_channels": args.n_channels,
+        "n_eeg_channels": args.n_channels - 1,
+        "bold_shape": list(args.bold_shape),
+        "pairs_per_subject": int(n_pairs["clean"] // args.n_subjects),
+        "X_shape": list(datasets["clean"].X.shape),
+        "sfreq_raw": 5000.0,
+        "tr": 2.0,
+        "n_slices": int(args.bold_shape[0]),
+    }
+    seconds = {"simulate": sim_seconds, "build": build_seconds}
+    return results, {"sizes": sizes, "eeg_files": eeg_files, "seconds": seconds}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out_dir, name = harness.output_target(args, "artifacts_end_to_end")
+    tmp = Path(tempfile.mkdtemp(prefix="e2f-artifacts-e2e-"))
+    try:
+        with harness.Stopwatch() as total:
+            results, info = run(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    sizes, seconds = info["sizes"], {**info["seconds"], "total": total.seconds}
     table = _fmt_table(results)
-    print(table)
     target_model = next(m for m in results if m != "MeanVolume")
     target = results[target_model]["corrected"]["mean"]["ratio_to_clean_network"]
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    command = "python benchmarks/bench_artifacts_end_to_end.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    env = harness.environment()
     doc = {
         "benchmark": "bench_artifacts_end_to_end",
-        "command": command.strip(),
+        "command": harness.command_line(__file__, argv),
         "sizes": sizes,
         "seed": args.seed,
-        "eeg_files": eeg_files,
+        "eeg_files": info["eeg_files"],
         "eeg_correction": {
             "clean": "none (simulator's clean EEG)",
             "corrected": "gradient+pulse (defaults; n_slices from SliceTiming)",
@@ -386,23 +381,11 @@ def main(argv=None):
         "target": f"{target_model} corrected / clean r_network >= 0.9",
         "target_ratio": target,
         "target_met": bool(target >= 0.9),
-        "seconds": {
-            "simulate": sim_seconds,
-            "build": build_seconds,
-            "total": time.perf_counter() - t_total,
-        },
+        "seconds": seconds,
         "results": results,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_at_end": load,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        },
+        "environment": env,
     }
-    write_json_atomic(args.output, doc)
-    md = args.output.with_suffix(".md")
-    write_text_atomic(
-        md,
+    markdown = (
         "# End to end: models trained on clean, corrected and uncorrected "
         "in-scanner EEG (simulated)\n\n"
         f"`{doc['command']}`: inscanner preset, {args.n_subjects} participants x "
@@ -413,15 +396,17 @@ def main(argv=None):
         + (f" (the first {args.max_folds} only)" if args.max_folds else "")
         + "; mean over the folds of the held-out voxel-wise temporal r. "
         "Pair building: "
-        + ", ".join(f"{s} {v:.1f} s" for s, v in build_seconds.items())
-        + f"; simulation {sim_seconds:.1f} s; total {doc['seconds']['total']:.0f} s. "
-        f"Load average at the end {load}.\n\n"
+        + ", ".join(f"{s} {v:.1f} s" for s, v in seconds["build"].items())
+        + f"; simulation {seconds['simulate']:.1f} s; total {seconds['total']:.0f} s. "
+        f"{harness.environment_line(env)}\n\n"
         + table
         + f"\n\nTarget ({target_model}, network voxels, corrected >= 0.9 x clean): "
         f"ratio {target:.3f}, {'met' if target >= 0.9 else 'NOT met'}.\n\n"
-        "Held-out r in the network voxels per fold:\n\n" + _fold_table(results) + "\n",
+        "Held-out r in the network voxels per fold:\n\n" + _fold_table(results) + "\n"
     )
-    print(f"wrote {args.output} and {md}")
+    harness.publish(
+        name, doc, table, out_dir=out_dir, write=not args.no_write, markdown=markdown
+    )
 
 
 if __name__ == "__main__":

@@ -10,16 +10,19 @@ files, eeg2fmri pairs them), checking that it finds the same runs as the scanner
 of ``--repeat`` runs.
 
 Run: ``python benchmarks/bench_bids_discovery.py`` (writes
-``benchmarks/results/bids_discovery.json``).
+``benchmarks/results/bids_discovery.json`` and ``.md``; ``--out-dir`` elsewhere).
 """
 
 import argparse
 import json
-import platform
+import sys
 import tempfile
-import time
 from pathlib import Path
 
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
 from eeg2fmri.bids import find_paired_runs
 
 
@@ -77,30 +80,24 @@ def via_layout(root):
     return [(r.eeg_path, r.bold_path) for r in report.runs]
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        n = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), n
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, nargs="+", default=[5, 50])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", default=Path(__file__).parent / "results")
+    harness.add_output_arguments(parser, out_dir_aliases=("--out",))
     args = parser.parse_args(argv)
     rows = []
     for n_sub in args.subjects:
         with tempfile.TemporaryDirectory() as tmp:
             root = write_placeholder_dataset(tmp, n_sub)
-            ours, n_ours = best_of(
-                lambda r=root: len(find_paired_runs(r).runs), args.repeat
-            )
-            theirs, n_theirs = best_of(lambda r=root: with_pybids(r), args.repeat)
-            layout_s, pairs = best_of(lambda r=root: via_layout(r), args.repeat)
+
+            def best(fn, root=root):
+                timing = harness.time_calls(lambda: fn(root), args.repeat, warmup=0)
+                return timing.best, timing.value
+
+            ours, n_ours = best(lambda r: len(find_paired_runs(r).runs))
+            theirs, n_theirs = best(with_pybids)
+            layout_s, pairs = best(via_layout)
             same = pairs == [
                 (r.eeg_path, r.bold_path) for r in find_paired_runs(root).runs
             ]
@@ -115,17 +112,26 @@ def main(argv=None):
                 eeg2fmri_on_layout_same_runs=same,
             )
         )
-        print(
-            f"{n_sub:4d} subjects {n_ours:4d} runs  eeg2fmri {ours:7.3f} s  "
-            f"pybids {theirs:7.3f} s ({n_theirs} runs)  eeg2fmri on a BIDSLayout "
-            f"{layout_s:7.3f} s (same runs: {same})"
-        )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    result = dict(
-        benchmark="bids_discovery", python=platform.python_version(), rows=rows
+    header = ["subjects", "runs", "eeg2fmri s", "pybids s (runs)",
+              "eeg2fmri on a BIDSLayout s", "same runs"]
+    cells = [
+        [r["subjects"], r["runs"], f"{r['eeg2fmri_s']:.3f}",
+         f"{r['pybids_s']:.3f} ({r['pybids_runs']})",
+         f"{r['eeg2fmri_on_layout_s']:.3f}", r["eeg2fmri_on_layout_same_runs"]]
+        for r in rows
+    ]
+    table = harness.markdown_table(header, cells, "rrrrrl")
+    command = harness.command_line(__file__, argv)
+    harness.publish(
+        "bids_discovery",
+        dict(benchmark="bids_discovery", command=command, repeat=args.repeat,
+             rows=rows),
+        table,
+        out_dir=args.out_dir,
+        write=not args.no_write,
+        markdown=f"# Finding paired runs: eeg2fmri vs pybids\n\n`{command}`; best of "
+        f"{args.repeat} runs.\n\n{table}\n",
     )
-    (out / "bids_discovery.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

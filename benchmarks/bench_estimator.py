@@ -16,79 +16,51 @@ Each case runs in its own subprocess so that peak memory is per case. Usage::
     python benchmarks/bench_estimator.py            # everything
     python benchmarks/bench_estimator.py --quick    # spec2vol-small only + small memmap
 
-Writes ``benchmarks/results/estimator.json``.
+Writes ``benchmarks/results/estimator.json`` and ``estimator.md`` (``--out-dir``
+elsewhere).
 """
 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "estimator.json"
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
 
 
-class _MemorySampler:
-    """Peak RssAnon / VmRSS of this process, sampled every 50 ms from /proc."""
+def _estimator(model, epochs, batch_size):
+    """An unfitted Spec2VolEstimator on the CPU, no validation split, seed 0."""
+    from eeg2fmri.estimators import Spec2VolEstimator
 
-    def __init__(self):
-        self.peak_anon = self.peak_rss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    self.peak_anon = max(self.peak_anon, int(line.split()[1]) * 1024)
-                elif line.startswith("VmRSS:"):
-                    self.peak_rss = max(self.peak_rss, int(line.split()[1]) * 1024)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self._sample()
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+    return Spec2VolEstimator(
+        model,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=0,
+        device="cpu",
+        random_state=0,
+    )
 
 
 def _throughput_case(model, train_steps, batch_size, predict_batches):
-    from eeg2fmri.estimators import Spec2VolEstimator
-
     in_shape, out_shape = (20, 64, 249), (30, 64, 64)
     n = train_steps * batch_size
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, *in_shape), dtype=np.float32)
     y = rng.random((n, *out_shape), dtype=np.float32)
-    with _MemorySampler() as mem:
-        est = Spec2VolEstimator(
-            model,
-            epochs=2,
-            batch_size=batch_size,
-            validation_split=0,
-            device="cpu",
-            random_state=0,
-        )
-        est.fit(X, y)
+    with harness.MemorySampler() as mem:
+        est = _estimator(model, epochs=2, batch_size=batch_size).fit(X, y)
         n_pred = predict_batches * batch_size
-        est.predict(X[:batch_size])  # warm-up
-        t0 = time.perf_counter()
-        est.predict(np.resize(X, (n_pred, *in_shape)))
-        pred_s = time.perf_counter() - t0
+        X_pred = np.resize(X, (n_pred, *in_shape))
+        est.predict(X[:batch_size])  # warm-up on one batch
+        pred_s = harness.time_calls(lambda: est.predict(X_pred), 1, warmup=0).best
     n_params = sum(p.numel() for p in est.model_.parameters())
     return {
         "case": "throughput",
@@ -136,16 +108,14 @@ def _make_oddball_memmaps(folder, n_runs, n_windows=170, n_context=20):
 def _memmap_case(n_runs, max_steps, model, batch_size):
     import torch
 
-    from eeg2fmri.estimators import Spec2VolEstimator
     from eeg2fmri.estimators import training as _training
     from eeg2fmri.features import ConcatPairs, ContextPairs, VolumeTargets
 
     n_windows, n_context, discard = 170, 20, 6
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         tmp = Path(tmp)
-        t0 = time.perf_counter()
-        _make_oddball_memmaps(tmp, n_runs, n_windows, n_context)
-        write_s = time.perf_counter() - t0
+        with harness.Stopwatch() as write:
+            _make_oddball_memmaps(tmp, n_runs, n_windows, n_context)
         spectra = np.load(tmp / "spectra.npy", mmap_mode="r")
         vols = np.load(tmp / "volumes.npy", mmap_mode="r")
         xs, ys = [], []
@@ -162,18 +132,8 @@ def _memmap_case(n_runs, max_steps, model, batch_size):
         real_batches = _training.epoch_batches
         _training.epoch_batches = lambda *a, **k: real_batches(*a, **k)[:max_steps]
         try:
-            with _MemorySampler() as mem:
-                t0 = time.perf_counter()
-                est = Spec2VolEstimator(
-                    model,
-                    epochs=1,
-                    batch_size=batch_size,
-                    validation_split=0,
-                    device="cpu",
-                    random_state=0,
-                )
-                est.fit(X, y, groups=groups)
-                fit_s = time.perf_counter() - t0
+            with harness.MemorySampler() as mem, harness.Stopwatch() as fit:
+                _estimator(model, 1, batch_size).fit(X, y, groups=groups)
         finally:
             _training.epoch_batches = real_batches
         dataset_gb = (
@@ -198,8 +158,8 @@ def _memmap_case(n_runs, max_steps, model, batch_size):
             "train_steps": max_steps,
             "batch_size": batch_size,
             "validation_pairs": 0,
-            "fit_seconds": fit_s,
-            "write_seconds": write_s,
+            "fit_seconds": fit.seconds,
+            "write_seconds": write.seconds,
             "peak_anon_gb": mem.peak_anon / 1e9,
             "peak_rss_gb": mem.peak_rss / 1e9,
             "torch_threads": torch.get_num_threads(),
@@ -210,20 +170,11 @@ def _inmemory_case(model, batch_size):
     """Same shapes, 32 in-memory pairs: the memory the model step itself needs."""
     import torch
 
-    from eeg2fmri.estimators import Spec2VolEstimator
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32, 20, 43, 249), dtype=np.float32)
     y = rng.random((32, 32, 64, 64), dtype=np.float32)
-    with _MemorySampler() as mem:
-        Spec2VolEstimator(
-            model,
-            epochs=1,
-            batch_size=batch_size,
-            validation_split=0,
-            device="cpu",
-            random_state=0,
-        ).fit(X, y)
+    with harness.MemorySampler() as mem:
+        _estimator(model, 1, batch_size).fit(X, y)
     return {
         "case": "inmemory_fit",
         "model": model,
@@ -235,12 +186,47 @@ def _inmemory_case(model, batch_size):
     }
 
 
-def _run_child(args):
-    cmd = [sys.executable, __file__, "--child", json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"case": args["case"], "error": proc.stderr.strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run_case(spec):
+    """One case in this process (the worker side)."""
+    if spec.get("threads"):
+        import torch
+
+        torch.set_num_threads(spec["threads"])
+    if spec["case"] == "throughput":
+        return _throughput_case(spec["model"], spec["train_steps"], 16, 2)
+    if spec["case"] == "inmemory":
+        return _inmemory_case(spec["model"], 16)
+    return _memmap_case(spec["n_runs"], spec["max_steps"], spec["model"], 16)
+
+
+def _tables(results):
+    """The throughput and memory-map tables (Markdown)."""
+    ok = [r for r in results if "error" not in r]
+    throughput = harness.markdown_table(
+        ["model", "params", "train samples/s", "s/step", "predict vol/s",
+         "peak RSS GB"],
+        [
+            [r["model"], f"{r['parameters']:,}", f"{r['train_samples_per_s']:.2f}",
+             f"{r['train_seconds_per_step']:.2f}",
+             f"{r['predict_volumes_per_s']:.2f}", f"{r['peak_rss_gb']:.2f}"]
+            for r in ok
+            if r["case"] == "throughput"
+        ],
+        "lrrrrr",
+    )
+    memmap = harness.markdown_table(
+        ["memmap fit: runs", "pairs", "pairs if materialised GB", "steps", "fit s",
+         "peak anon GB", "peak RSS GB"],
+        [
+            [r["n_runs"], r["n_pairs"], f"{r['materialised_pairs_gb_float32']:.1f}",
+             r["train_steps"], f"{r['fit_seconds']:.0f}", f"{r['peak_anon_gb']:.2f}",
+             f"{r['peak_rss_gb']:.2f}"]
+            for r in ok
+            if r["case"] == "memmap_fit"
+        ],
+        "rrrrrrr",
+    )
+    return throughput + "\n\n" + memmap
 
 
 def main(argv=None):
@@ -254,21 +240,11 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, help="torch threads (default: torch's choice)"
     )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    harness.add_output_arguments(parser)
+    harness.add_worker_argument(parser)
     args = parser.parse_args(argv)
-    if args.child:
-        spec = json.loads(args.child)
-        if spec.get("threads"):
-            import torch
-
-            torch.set_num_threads(spec["threads"])
-        if spec["case"] == "throughput":
-            out = _throughput_case(spec["model"], spec["train_steps"], 16, 2)
-        elif spec["case"] == "inmemory":
-            out = _inmemory_case(spec["model"], 16)
-        else:
-            out = _memmap_case(spec["n_runs"], spec["max_steps"], spec["model"], 16)
-        print(json.dumps(out))
+    if args.worker:
+        harness.print_json_line(run_case(json.loads(args.worker)))
         return 0
 
     models = ["spec2vol-small"] if args.quick else args.models
@@ -295,59 +271,22 @@ def main(argv=None):
     results = []
     for spec in cases:
         spec["threads"] = args.threads
-        t0 = time.perf_counter()
-        res = _run_child(spec)
-        res["wall_seconds"] = time.perf_counter() - t0
+        with harness.Stopwatch() as wall:
+            res = harness.run_worker(__file__, spec)
+        res["wall_seconds"] = wall.seconds
         results.append(res)
         print(json.dumps(res), flush=True)
-
-    print(
-        "\nmodel            params     train samples/s  s/step  predict vol/s"
-        "  peak RSS GB"
+    table = _tables(results)
+    command = harness.command_line(__file__, argv)
+    harness.publish(
+        "estimator",
+        {"command": command, "results": results},
+        table,
+        out_dir=args.out_dir,
+        write=not args.no_write,
+        markdown=f"# Spec2VolEstimator throughput and memory\n\n`{command}`; "
+        "each case in its own process.\n\n" + table + "\n",
     )
-    for r in results:
-        if r.get("case") == "throughput" and "error" not in r:
-            print(
-                f"{r['model']:<16} {r['parameters']:>10,}"
-                f" {r['train_samples_per_s']:>12.2f}"
-                f" {r['train_seconds_per_step']:>8.2f}"
-                f" {r['predict_volumes_per_s']:>12.2f}"
-                f" {r['peak_rss_gb']:>11.2f}"
-            )
-    print(
-        "\nmemmap fit: runs  pairs   pairs-if-materialised GB  steps  fit s  "
-        "peak anon GB  peak RSS GB"
-    )
-    for r in results:
-        if r.get("case") == "memmap_fit":
-            print(
-                f"            {r['n_runs']:>4} {r['n_pairs']:>6} "
-                f"{r['materialised_pairs_gb_float32']:>20.1f} {r['train_steps']:>10}"
-                f" {r['fit_seconds']:>6.0f} {r['peak_anon_gb']:>12.2f}"
-                f" {r['peak_rss_gb']:>12.2f}"
-            )
-    import platform
-
-    import torch
-
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "platform": platform.platform(),
-                    "torch": torch.__version__,
-                    "threads": torch.get_num_threads(),
-                },
-                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "results": results,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    print(f"\nwrote {RESULTS}")
     return 0
 
 

@@ -10,18 +10,20 @@ allocations made after the raw signal exists); target: under twice the raw signa
 size. The time is the best of ``--repeat`` runs without tracemalloc.
 
 Run: ``python benchmarks/bench_features.py``
-(writes ``benchmarks/results/features.json``).
+(writes ``benchmarks/results/features.json`` and ``.md``; ``--out PATH.json`` or
+``--out-dir`` elsewhere).
 """
 
 import argparse
-import json
-import platform
-import time
-import tracemalloc
+import sys
 from pathlib import Path
 
 import numpy as np
 
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
 from eeg2fmri.features import FeatureParams, compute_run_spectra
 
 CASES = [
@@ -48,70 +50,59 @@ def run_case(case, repeat, params):
     data = rng.standard_normal((case["n_channels"], n))  # float64, like raw.get_data()
     n_vol = int(np.floor(n / case["sfreq"] / case["tr"]))
     onsets = case["tr"] * np.arange(n_vol)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        spectra, _ = compute_run_spectra(
-            data, case["sfreq"], onsets, case["tr"], params
-        )
-        times.append(time.perf_counter() - t0)
-    del spectra
-    tracemalloc.start()
-    spectra, _ = compute_run_spectra(data, case["sfreq"], onsets, case["tr"], params)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+
+    def spectra():
+        return compute_run_spectra(data, case["sfreq"], onsets, case["tr"], params)[0]
+
+    # keep the times only: the last spectra must not be alive during the traced run
+    seconds = harness.time_calls(spectra, repeat, warmup=0).wall
+    with harness.TracedPeak() as peak:
+        out = spectra()
     return {
         "case": case["name"],
         "n_channels": case["n_channels"],
         "sfreq": case["sfreq"],
         "tr": case["tr"],
-        "n_windows": int(spectra.shape[0]),
-        "spectra_shape": list(spectra.shape),
+        "n_windows": int(out.shape[0]),
+        "spectra_shape": list(out.shape),
         "raw_mib": data.nbytes / 2**20,
-        "spectra_mib": spectra.nbytes / 2**20,
-        "seconds_best": min(times),
-        "seconds_all": times,
-        "peak_mib": peak / 2**20,
-        "peak_over_raw": peak / data.nbytes,
+        "spectra_mib": out.nbytes / 2**20,
+        "seconds_best": min(seconds),
+        "seconds_all": list(seconds),
+        "peak_mib": peak.bytes / 2**20,
+        "peak_over_raw": peak.bytes / data.nbytes,
     }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--out", default=str(Path(__file__).parent / "results" / "features.json")
-    )
+    harness.add_output_arguments(parser, json_option="--out", name="features")
     args = parser.parse_args(argv)
+    out_dir, name = harness.output_target(args, "features")
     params = FeatureParams(discard_volumes=0)  # every window of the run
     rows = [run_case(c, args.repeat, params) for c in CASES]
-    header = (
-        f"{'case':34s} {'windows':>7s} {'raw MiB':>8s} {'seconds':>8s} "
-        f"{'peak MiB':>9s} {'peak/raw':>8s}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['case']:34s} {r['n_windows']:7d} {r['raw_mib']:8.1f} "
-            f"{r['seconds_best']:8.3f} "
-            f"{r['peak_mib']:9.1f} {r['peak_over_raw']:8.3f}"
-        )
+    header = ["case", "windows", "raw MiB", "seconds", "peak MiB", "peak/raw"]
+    cells = [
+        [r["case"], r["n_windows"], f"{r['raw_mib']:.1f}", f"{r['seconds_best']:.3f}",
+         f"{r['peak_mib']:.1f}", f"{r['peak_over_raw']:.3f}"]
+        for r in rows
+    ]
+    table = harness.markdown_table(header, cells, "lrrrrr")
+    command = harness.command_line(__file__, argv)
     result = {
         "benchmark": "features.compute_run_spectra",
+        "command": command,
         "targets": {"noddi_seconds": 0.5, "peak_over_raw": 2.0},
         "params": params.to_dict(),
-        "machine": {
-            "python": platform.python_version(),
-            "processor": platform.machine(),
-        },
-        "numpy": np.__version__,
         "results": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    harness.publish(
+        name, result, table, out_dir=out_dir, write=not args.no_write,
+        markdown=f"# TR-window spectra of a long run\n\n`{command}`; best of "
+        f"{args.repeat} runs; peak = tracemalloc peak during the call.\n\n"
+        + table + "\n",
+    )
     return 0
 
 

@@ -12,25 +12,20 @@ Usage::
     python benchmarks/bench_models.py --isolate            # one subprocess per model
 
 Writes ``benchmarks/results/models.json`` and ``models.md`` (Markdown table; ``--out``
-changes the stem, ``--merge`` keeps the rows of models not re-run).
+changes the stem, ``--out-dir`` the folder, ``--merge`` keeps the rows of models not
+re-run).
 """
 
 import argparse
 import json
 import os
-import platform
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import torch
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
-from eeg2fmri.models import create_model
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks import harness
 
 #: label -> (registered name, overrides); the full-size presets take tens of seconds
 #: and several GB per batch of 16 on 2 cores, so they get ``--heavy-repeats`` runs
@@ -49,61 +44,52 @@ PRESETS = {
 NODDI = dict(n_context=20, n_channels=64, n_freqs=249, out_shape=(30, 64, 64))
 
 
-def _peak_rss_mb():
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return peak / 1024 if sys.platform != "darwin" else peak / 2**20
-
-
 def bench_one(label, batch_size, repeats, threads):
     """Time one preset; returns a dict of results."""
+    import torch
+
+    from eeg2fmri.models import create_model
+
     torch.set_num_threads(threads)
     name, overrides = PRESETS[label]
     model = create_model(name, **NODDI, random_state=0, **overrides)
     n_params = sum(p.numel() for p in model.parameters())
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(
-        batch_size,
-        NODDI["n_context"],
-        NODDI["n_channels"],
-        NODDI["n_freqs"],
-        generator=gen,
-    )
+    shape = (NODDI["n_context"], NODDI["n_channels"], NODDI["n_freqs"])
+    x = torch.rand(batch_size, *shape, generator=gen)
     y = torch.rand(batch_size, *NODDI["out_shape"], generator=gen)
     model.train()
-    fwd, fwdbwd, cpu = [], [], []
-    for i in range(repeats + 1):  # first run is a warm-up
-        model.zero_grad(set_to_none=True)
-        t0 = time.perf_counter()
+
+    def forward():
         with torch.no_grad():
             model(x)
-        t1, c1 = time.perf_counter(), time.process_time()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        t2, c2 = time.perf_counter(), time.process_time()
-        if i:
-            fwd.append(t1 - t0)
-            fwdbwd.append(t2 - t1)
-            cpu.append(c2 - c1)
+
+    def forward_backward():
+        model.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x), y).backward()
+
+    fwd = harness.time_calls(forward, repeats)  # one warm-up call each
+    fwdbwd = harness.time_calls(forward_backward, repeats)
     return {
         "model": label,
         "name": name,
         "overrides": overrides,
         "params": n_params,
         "batch_size": batch_size,
-        "forward_ms": 1000 * min(fwd),
-        "forward_backward_ms": 1000 * min(fwdbwd),
-        "forward_ms_median": 1000 * sorted(fwd)[len(fwd) // 2],
-        "forward_backward_ms_median": 1000 * sorted(fwdbwd)[len(fwdbwd) // 2],
+        "forward_ms": 1000 * fwd.best,
+        "forward_backward_ms": 1000 * fwdbwd.best,
+        "forward_ms_median": 1000 * fwd.median,
+        "forward_backward_ms_median": 1000 * fwdbwd.median,
         # CPU seconds of this process (all threads) for the fastest forward+backward:
         # less sensitive than wall time to other processes sharing the cores
-        "forward_backward_cpu_s": cpu[fwdbwd.index(min(fwdbwd))],
-        "peak_rss_mb": _peak_rss_mb(),
+        "forward_backward_cpu_s": fwdbwd.cpu_of_best,
+        "peak_rss_mb": harness.peak_rss_bytes() / 2**20,
         "load_average": os.getloadavg()[0],
     }
 
 
 def _markdown(rows, meta):
-    lines = [
+    intro = (
         f"Batch {meta['batch_size']} at the noddi shape "
         "(20 x 64 x 249 -> 30 x 64 x 64), "
         f"{meta['threads']} threads, torch {meta['torch']}, {meta['cpu']}; "
@@ -112,21 +98,23 @@ def _markdown(rows, meta):
         "forward+backward in train mode with an MSE loss. Load average at the end: "
         f"{', '.join(f'{v:.1f}' for v in meta['load_average_at_end'])} "
         "(the CPU is shared; CPU s = process CPU time, all threads; load = 1-min "
-        "load average after each model, rows merged from several runs).",
-        "",
-        "| model | params | forward ms | forward+backward ms | fwd+bwd CPU s "
-        "| peak RSS MB | load |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "load average after each model, rows merged from several runs)."
+    )
+    header = ["model", "params", "forward ms", "forward+backward ms",
+              "fwd+bwd CPU s", "peak RSS MB", "load"]
+    cells = [
+        [
+            r["model"],
+            f"{r['params']:,}",
+            f"{r['forward_ms']:.0f} ({r['forward_ms_median']:.0f})",
+            f"{r['forward_backward_ms']:.0f} ({r['forward_backward_ms_median']:.0f})",
+            f"{r['forward_backward_cpu_s']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r.get('load_average', float('nan')):.1f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['params']:,} | {r['forward_ms']:.0f} "
-            f"({r['forward_ms_median']:.0f}) | {r['forward_backward_ms']:.0f} "
-            f"({r['forward_backward_ms_median']:.0f}) | "
-            f"{r['forward_backward_cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | "
-            f"{r.get('load_average', float('nan')):.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    return intro + "\n\n" + harness.markdown_table(header, cells, "lrrrrrr") + "\n"
 
 
 def main(argv=None):
@@ -148,80 +136,69 @@ def main(argv=None):
         action="store_true",
         help="run each model in its own process (per-model peak RSS)",
     )
-    parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
         "--out",
         default="models",
-        help="results file stem in benchmarks/results/ (default: models)",
+        help="results file stem (default: models)",
     )
     parser.add_argument(
         "--merge",
         action="store_true",
-        help="keep the rows of other models already in results/models.json",
+        help="keep the rows of other models already in the results file",
     )
-    parser.add_argument("--json-row", action="store_true", help=argparse.SUPPRESS)
+    harness.add_output_arguments(parser)
+    harness.add_worker_argument(parser)
     args = parser.parse_args(argv)
+    if args.worker:
+        harness.print_json_line(bench_one(**json.loads(args.worker)))
+        return 0
 
     rows = []
     for label in args.models:
-        repeats = args.heavy_repeats if label in HEAVY else args.repeats
+        case = dict(
+            label=label,
+            batch_size=args.batch_size,
+            repeats=args.heavy_repeats if label in HEAVY else args.repeats,
+            threads=args.threads,
+        )
         if args.isolate:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--models",
-                label,
-                "--batch-size",
-                str(args.batch_size),
-                "--repeats",
-                str(repeats),
-                "--heavy-repeats",
-                str(repeats),
-                "--threads",
-                str(args.threads),
-                "--json-row",
-            ]
-            out = subprocess.run(
-                cmd,
-                check=True,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
-            )
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            env = {"OMP_NUM_THREADS": str(args.threads)}
+            rows.append(harness.run_worker(__file__, case, env=env, check=True))
         else:
-            rows.append(bench_one(label, args.batch_size, repeats, args.threads))
-        if args.json_row:
-            print(json.dumps(rows[-1]))
-            return 0
+            rows.append(bench_one(**case))
         print(
             f"{label}: {rows[-1]['forward_backward_ms']:.0f} ms fwd+bwd",
             file=sys.stderr,
         )
 
+    env = harness.environment()
     meta = {
-        "load_average_at_end": os.getloadavg(),
+        "load_average_at_end": env["load_average"],
         "batch_size": args.batch_size,
         "threads": args.threads,
         "repeats": args.repeats,
         "heavy_repeats": args.heavy_repeats,
-        "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
+        "torch": env["versions"]["torch"],
+        "cpu": env["processor"],
         "isolated": args.isolate,
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": env["date"],
     }
-    previous = RESULTS / f"{args.out}.json"
+    previous = args.out_dir / f"{args.out}.json"
     if args.merge and previous.is_file():
         done = {r["model"] for r in rows}
         old = json.loads(previous.read_text())["results"]
         rows = [r for r in old if r["model"] not in done] + rows
         rows.sort(key=lambda r: list(PRESETS).index(r["model"]))
-    table = _markdown(rows, meta)
-    print(table)
-    if not args.no_write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(RESULTS / f"{args.out}.json", {"meta": meta, "results": rows})
-        write_text_atomic(RESULTS / f"{args.out}.md", table)
+    doc = {
+        "command": harness.command_line(__file__, argv),
+        "meta": meta,
+        "results": rows,
+        "environment": env,
+    }
+    harness.publish(
+        args.out, doc, _markdown(rows, meta), out_dir=args.out_dir,
+        write=not args.no_write,
+    )
     return 0
 
 

@@ -39,22 +39,21 @@ numbers, and pin the thread count with ``--threads`` (default 2).
 import argparse
 import json
 import os
-import platform
-import resource
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+
 #: stage -> (dim, L): KD = 4 directions * 2 * dim
 STAGES = {1: (96, 256), 2: (192, 64), 3: (384, 16), 4: (768, 4)}
 N_DIRECTIONS = 4
 ALL_BACKENDS = ("mamba_ref", "reference", "cpu", "cuda")
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
 # --------------------------------------------------------------------------------------
@@ -141,41 +140,8 @@ def scan_flops(batch, n_channels, length, d_state):
 def matmul_gflops(n=2048, repeats=5):
     """Best float32 ``n x n`` matmul throughput in GFLOP/s (the arithmetic limit)."""
     a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - t0)
+    best = harness.time_calls(lambda: torch.matmul(a, b), repeats).best  # 1 warm-up
     return 2 * n**3 / best / 1e9
-
-
-def current_rss_mb():
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
-
-
-def peak_rss_mb():
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def time_calls(fn, repeats, slow_seconds):
-    """Warm up once, then time ``repeats`` calls -> (median s, all times)."""
-    t0 = time.perf_counter()
-    fn()
-    warm = time.perf_counter() - t0
-    if warm > slow_seconds:  # too slow to repeat: report the single call
-        return warm, [warm]
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
 
 
 def get_backend(name):
@@ -214,32 +180,22 @@ def run_cell(cell):
         for t in inputs:
             t.grad = None
 
-    rss0 = current_rss_mb()
-    fwd, fwd_times = time_calls(forward, cell["repeats"], cell["slow_seconds"])
-    peak_fwd = peak_rss_mb() - rss0
-    fb, fb_times = time_calls(forward_backward, cell["repeats"], cell["slow_seconds"])
-    peak_fb = peak_rss_mb() - rss0
+    # median of the repeats after one warm-up; a warm-up slower than slow_seconds is
+    # the only call timed
+    rss0 = harness.current_rss_bytes()
+    fwd = harness.time_calls(forward, cell["repeats"], 1, cell["slow_seconds"])
+    peak_fwd = harness.peak_rss_bytes() - rss0
+    fb = harness.time_calls(forward_backward, cell["repeats"], 1, cell["slow_seconds"])
+    peak_fb = harness.peak_rss_bytes() - rss0
     return dict(
         cell,
-        fwd_s=fwd,
-        fwd_bwd_s=fb,
-        fwd_times=fwd_times,
-        fwd_bwd_times=fb_times,
-        peak_rss_fwd_mb=peak_fwd,
-        peak_rss_fwd_bwd_mb=peak_fb,
+        fwd_s=fwd.median,
+        fwd_bwd_s=fb.median,
+        fwd_times=list(fwd.wall),
+        fwd_bwd_times=list(fb.wall),
+        peak_rss_fwd_mb=peak_fwd / 2**20,
+        peak_rss_fwd_bwd_mb=peak_fb / 2**20,
     )
-
-
-def run_in_subprocess(cell):
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(cell)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        return dict(cell, error=proc.stderr.strip().splitlines()[-1:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -295,15 +251,15 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     p.add_argument("--scan-threads", type=int, default=None,
                    help="set EEG2FMRI_SCAN_THREADS (threads inside the cpu backend)")
-    p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--worker", help=argparse.SUPPRESS)
+    harness.add_output_arguments(p)
+    harness.add_worker_argument(p)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        print(json.dumps(run_cell(json.loads(args.worker))))
+        harness.print_json_line(run_cell(json.loads(args.worker)))
         return 0
     torch.set_num_threads(args.threads)
     if args.scan_threads is not None:  # inherited by the worker subprocesses
@@ -326,7 +282,7 @@ def main(argv=None):
                 length=length, d_state=args.d_state, repeats=args.repeats,
                 slow_seconds=args.slow_seconds, threads=args.threads,
             )
-            row = run_in_subprocess(cell)
+            row = harness.run_worker(__file__, cell)
             rows.append(row)
             if "error" in row:
                 print(f"stage {stage} {backend}: error {row['error']}", flush=True)
@@ -357,31 +313,25 @@ def main(argv=None):
         )
         table += "\n\n" + verdict
     print()
-    print(table)
-
-    from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
-
+    env = harness.environment()
     meta = dict(
-        date=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        command=" ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-        torch=torch.__version__, python=platform.python_version(),
-        machine=platform.machine(), processor=platform.processor(),
-        cpu_count=os.cpu_count(), threads=args.threads,
-        load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
-        matmul_gflops=anchor, target=verdict,
+        command=harness.command_line(__file__, argv),
+        threads=args.threads,
+        matmul_gflops=anchor,
+        target=verdict,
         thp_mem_alloc_enable=os.environ.get("THP_MEM_ALLOC_ENABLE"),
         scan_threads=os.environ.get("EEG2FMRI_SCAN_THREADS"),
     )
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(args.out_dir / "scan.json", dict(meta=meta, rows=rows))
     header = (
         "# Selective-scan benchmark\n\n"
-        f"{meta['date']}; torch {meta['torch']}, {args.threads} threads "
-        f"(EEG2FMRI_SCAN_THREADS={meta['scan_threads']}), "
-        f"{meta['cpu_count']} CPUs, load average at the end {meta['load_average']}.\n"
-        f"Command: `python benchmarks/{meta['command']}`\n\n"
+        f"{args.threads} torch threads (EEG2FMRI_SCAN_THREADS={meta['scan_threads']}); "
+        f"{harness.environment_line(env)}\n"
+        f"Command: `{meta['command']}`\n\n"
     )
-    write_text_atomic(args.out_dir / "scan.md", header + table + "\n")
+    harness.publish(
+        "scan", dict(meta=meta, rows=rows, environment=env), table,
+        out_dir=args.out_dir, write=not args.no_write, markdown=header + table + "\n",
+    )
     return 0
 
 

@@ -24,31 +24,31 @@ Usage::
     python benchmarks/diagnosis.py            # about 15 min on 2 cores
     python benchmarks/diagnosis.py --full     # + the full-size networks (~20 min)
 
-Writes ``benchmarks/results/diagnosis.json`` and ``diagnosis.md``.
+Writes ``benchmarks/results/diagnosis.json``, ``diagnosis.md`` and one Markdown file
+per table (``diagnosis_<part>.md``, included by the docs); ``--out-dir`` changes the
+folder.
 """
 
 import argparse
-import importlib.util
+import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+from benchmarks.study import data as study_data
+from benchmarks.study.config import DATASETS, StudyDataset
+from benchmarks.study.scoring import score_predictions
+
 OUT_SHAPE = (8, 16, 16)
-#: The test suite's session dataset (tests/conftest.py SIM_KWARGS).
-SUITE_SIMULATION = dict(
-    preset="noddi",
-    n_subjects=3,
-    n_volumes=40,
-    n_channels=16,
-    bold_shape=(8, 16, 16),
-    random_state=0,
-)
+#: The test suite's session dataset (tests/conftest.py SIM_KWARGS), seed 0.
+SUITE = StudyDataset("suite", "noddi", 3, 40, 16, OUT_SHAPE)
 #: label -> (registered name, overrides)
 CHECKS = {
     "spec2vol-tiny": ("spec2vol-tiny", {}),
@@ -74,30 +74,20 @@ GRADIENT_RUNS = ("paper recipe, no bridge", "default recipe, no bridge",
 GRADIENT_STEPS = (0, 25, 100, 300)
 
 
-def _study():
-    spec = importlib.util.spec_from_file_location("study", HERE / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def overfit_table(work, labels):
+def overfit_table(work, labels, n_steps=300):
     """Run the overfitting check of each labelled model; rows of results."""
     from eeg2fmri.diagnostics import overfit_check
     from eeg2fmri.features import FeatureParams, build_dataset
     from eeg2fmri.models import model_info
-    from eeg2fmri.simulate import simulate_dataset
 
-    bids = work / "suite-bids"
-    if not (bids / "dataset_description.json").is_file():
-        simulate_dataset(bids, **SUITE_SIMULATION)
+    bids = study_data.simulate(SUITE, work, seed=0)
     ds = build_dataset(bids, FeatureParams(n_context=4, n_freqs=32),
                        work_dir=work / "features")
     pairs = np.asarray(ds.X[:32])
     rows = []
     for label in labels:
         name, overrides = {**CHECKS, **FULL_CHECKS}[label]
-        result = overfit_check(name, pairs, out_shape=OUT_SHAPE, n_steps=300,
+        result = overfit_check(name, pairs, out_shape=OUT_SHAPE, n_steps=n_steps,
                                model_params=overrides)
         rows.append(
             {
@@ -132,14 +122,12 @@ def probe_table(work, seed=0):
     from eeg2fmri.estimators import BandPowerRidge
     from eeg2fmri.models import create_model
 
-    study = _study()
-    spec = study.STUDY_DATASETS["noddi"]
-    study.simulate(spec, work, seed)
-    ds = study.load_pairs(spec, work)
+    spec = DATASETS["noddi"]
+    bids = study_data.simulate(spec, work, seed)
+    ds = study_data.load_pairs(spec, work)
     X = np.asarray(ds.X, dtype=np.float32)
     y = np.asarray(ds.y)
     runs = ds.provenance["run_label"].to_numpy()
-    bids = work / "bids-noddi"
     model = create_model("spec2vol-small", *X.shape[1:], y.shape[1:],
                          random_state=seed).eval()
     mean = X.mean(axis=(0, 1))
@@ -170,8 +158,9 @@ def probe_table(work, seed=0):
                 est = BandPowerRidge(bands=None, input_shape=(1, 1, feats.shape[1]))
                 Xtr, Xte = feats[~test], feats[test]
             est.fit(Xtr, y[~test], groups=ds.groups[~test], runs=runs[~test])
-            sc = study.score_predictions(
-                spec, bids, ds, np.flatnonzero(test), est, est.predict(Xte)
+            sc = score_predictions(
+                ds, np.flatnonzero(test), est, est.predict(Xte), bids=bids,
+                target_shape=spec.target_shape,
             )
             scores.append(sc[test_subject]["r_network"])
         rows.append({"features": label, "r_network": scores,
@@ -193,12 +182,12 @@ def gradient_table(work, seed=0, n_steps=300, batch_size=16):
     from eeg2fmri.losses import make_loss
     from eeg2fmri.models import create_model
 
-    study = _study()
-    spec = study.STUDY_DATASETS["noddi"]
+    spec = DATASETS["noddi"]
+    study_data.simulate(spec, work, seed)  # skipped when the study simulated it
     out = {}
     for label in GRADIENT_RUNS:
         paper = label.startswith("paper")
-        ds = study.load_pairs(spec, work, "official" if paper else "default")
+        ds = study_data.load_pairs(spec, work, "official" if paper else "default")
         train = np.flatnonzero(ds.groups != "01")
         est = Spec2VolEstimator.official() if paper else Spec2VolEstimator()
         X = np.asarray(ds.X[train], dtype=np.float32)
@@ -301,8 +290,8 @@ def markdown_sections(results):
     """The three tables, as markdown: ``{"overfit": ..., "probe": ..., ...}``."""
     sections = {}
     lines = [
-        "## 1. Overfitting check (32 pairs, noise-free input-dependent target, 300 "
-        "steps)",
+        "## 1. Overfitting check (32 pairs, noise-free input-dependent target, "
+        f"{(results.get('steps') or {}).get('overfit', 300)} steps)",
         "",
         "Relative loss: training MSE / MSE of predicting each voxel's mean "
         "(pass < 0.1).",
@@ -369,14 +358,12 @@ def markdown(results, command):
     return header + "\n".join(markdown_sections(results).values())
 
 
-def write_markdown(results):
+def write_markdown(results, out_dir):
     """Write ``diagnosis.md`` and one file per table (included by the docs)."""
-    from eeg2fmri._utils.io import write_text_atomic
-
-    RESULTS.mkdir(exist_ok=True)
-    write_text_atomic(RESULTS / "diagnosis.md", markdown(results, results["command"]))
+    text = markdown(results, results["command"])
+    harness.write_text_atomic(out_dir / "diagnosis.md", text)
     for name, text in markdown_sections(results).items():
-        write_text_atomic(RESULTS / f"diagnosis_{name}.md", text)
+        harness.write_text_atomic(out_dir / f"diagnosis_{name}.md", text)
 
 
 def main(argv=None):
@@ -384,17 +371,19 @@ def main(argv=None):
     p.add_argument("--full", action="store_true",
                    help="also check the full-size spec2vol and e2fnet (~20 min)")
     p.add_argument("--work", type=Path, default=Path("/tmp/eeg2fmri-study"),
-                   help="work folder (shared with benchmarks/study.py)")
+                   help="work folder (shared with python -m benchmarks.study)")
     p.add_argument("--parts", nargs="+", default=["overfit", "probe", "gradients"],
                    choices=["overfit", "probe", "gradients"])
-    p.add_argument("--no-write", action="store_true")
+    p.add_argument("--steps", type=int, default=300,
+                   help="training steps of the overfitting checks and of the "
+                   "gradient runs (default 300; fewer for a smoke run)")
     p.add_argument("--render", action="store_true",
                    help="only rewrite the markdown tables from diagnosis.json")
+    harness.add_output_arguments(p)
     args = p.parse_args(argv)
+    json_path = args.out_dir / "diagnosis.json"
     if args.render:
-        import json
-
-        write_markdown(json.loads((RESULTS / "diagnosis.json").read_text()))
+        write_markdown(json.loads(json_path.read_text()), args.out_dir)
         return
     os.environ.setdefault("EEG2FMRI_SCAN_THREADS", "1")
     import torch
@@ -402,45 +391,42 @@ def main(argv=None):
     torch.set_num_threads(1)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    command = shlex.join(["python", "benchmarks/diagnosis.py"]
-                         + list(argv if argv is not None else sys.argv[1:]))
-    previous = {}
-    json_path = RESULTS / "diagnosis.json"
-    if json_path.is_file():
-        import json
-
-        previous = json.loads(json_path.read_text())
+    command = harness.command_line(__file__, argv)
+    previous = json.loads(json_path.read_text()) if json_path.is_file() else {}
     results = {k: previous.get(k) for k in ("overfit", "probe", "gradients")}
     results["command"] = command
-    commands = dict(previous.get("commands") or {})
-    for part in args.parts:
-        commands[part] = command
-    results["commands"] = commands
+    results["commands"] = {
+        **(previous.get("commands") or {}), **dict.fromkeys(args.parts, command)
+    }
+    environments = dict(previous.get("environments") or {})
+    results["steps"] = {
+        **(previous.get("steps") or {}),
+        **dict.fromkeys(set(args.parts) - {"probe"}, args.steps),
+    }
 
-    def save():  # after each part, so an interrupted run keeps what it measured
+    def save(part):  # after each part, so an interrupted run keeps what it measured
+        environments[part] = harness.environment()
+        results["environments"] = environments
         if not args.no_write:
-            from eeg2fmri._utils.io import write_json_atomic
-
-            RESULTS.mkdir(exist_ok=True)
-            write_json_atomic(json_path, results)
+            harness.write_json_atomic(json_path, results)
 
     if "gradients" in args.parts:
-        results["gradients"] = gradient_table(work)
-        save()
+        results["gradients"] = gradient_table(work, n_steps=args.steps)
+        save("gradients")
     if "overfit" in args.parts:
         labels = list(CHECKS) + (list(FULL_CHECKS) if args.full else [])
-        rows = overfit_table(work, labels)
+        rows = overfit_table(work, labels, args.steps)
         if not args.full and previous.get("overfit"):  # keep earlier full-size rows
             rows += [r for r in previous["overfit"] if r["model"] in FULL_CHECKS]
         results["overfit"] = rows
-        save()
+        save("overfit")
     if "probe" in args.parts:
         results["probe"] = probe_table(work)
-        save()
+        save("probe")
     if all(results.get(k) for k in ("overfit", "probe", "gradients")):
         print(markdown(results, command))
         if not args.no_write:
-            write_markdown(results)
+            write_markdown(results, args.out_dir)
 
 
 if __name__ == "__main__":

@@ -13,21 +13,24 @@ Usage (minutes; it installs the whole stack several times)::
 
     nice -n 19 python benchmarks/install_sizes.py [--extras validate dev docs]
 
-Results: ``benchmarks/results/install_sizes.json`` and ``.md``.
+Results: ``benchmarks/results/install_sizes.json`` and ``.md`` (``--out-dir``
+elsewhere).
 """
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+
+ROOT = harness.REPO
 TORCH_SPEC = "torch==2.13.0"
 
 
@@ -51,12 +54,12 @@ def measure(extra, base, python=sys.executable):
     venv = base / name
     if venv.exists():
         shutil.rmtree(venv)
-    start = time.perf_counter()
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, TORCH_SPEC], check=True)
-    target = f"{ROOT}[{extra}]" if extra else str(ROOT)
-    subprocess.run([*pip, target], check=True)
+    with harness.Stopwatch() as clock:
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, TORCH_SPEC], check=True)
+        target = f"{ROOT}[{extra}]" if extra else str(ROOT)
+        subprocess.run([*pip, target], check=True)
     site = _site_packages(venv)
     torch_bytes = _du_bytes(site / "torch")
     freeze = subprocess.run(
@@ -71,7 +74,7 @@ def measure(extra, base, python=sys.executable):
         "venv_mb": round(_du_bytes(venv) / 1e6, 1),
         "torch_mb": round(torch_bytes / 1e6, 1),
         "n_distributions": len(freeze),
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(clock.seconds, 1),
     }
 
 
@@ -79,6 +82,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extras", nargs="*", default=["validate", "dev", "docs"])
     parser.add_argument("--keep", action="store_true", help="keep the venvs")
+    harness.add_output_arguments(parser)
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="eeg2fmri-install-sizes-"))
     rows = []
@@ -95,25 +99,24 @@ def main(argv=None):
     default = rows[0]["site_packages_mb"]
     for row in rows:
         row["extra_over_default_mb"] = round(row["site_packages_mb"] - default, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "platform": platform.platform()}
-    (RESULTS / "install_sizes.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n"
-    )
-    lines = [
-        "| set | site-packages (MB) | of which torch (MB) | over default (MB) "
-        "| whole venv (MB) | distributions |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['set']} | {r['site_packages_mb']} | {r['torch_mb']} | "
-        f"{r['extra_over_default_mb']} | {r['venv_mb']} | {r['n_distributions']} |"
+    header = ["set", "site-packages (MB)", "of which torch (MB)", "over default (MB)",
+              "whole venv (MB)", "distributions"]
+    cells = [
+        [r["set"], r["site_packages_mb"], r["torch_mb"], r["extra_over_default_mb"],
+         r["venv_mb"], r["n_distributions"]]
         for r in rows
     ]
-    (RESULTS / "install_sizes.md").write_text(
-        f"Python {meta['python']} on {meta['platform']}\n\n" + "\n".join(lines) + "\n"
+    table = harness.markdown_table(header, cells, "lrrrrr")
+    env = harness.environment()
+    harness.publish(
+        "install_sizes",
+        {"command": harness.command_line(__file__, argv), "rows": rows,
+         "environment": env},
+        table,
+        out_dir=args.out_dir,
+        write=not args.no_write,
+        markdown=f"Python {env['python']} on {env['platform']}\n\n{table}\n",
     )
-    print("\n".join(lines))
     return 0
 
 

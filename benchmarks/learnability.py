@@ -1,15 +1,15 @@
 """Can a model learn EEG-driven BOLD fluctuations when the signal is strong?
 
-A diagnostic for the benchmark study (``benchmarks/study.py``): on a noddi-preset
+A diagnostic for the benchmark study (``python -m benchmarks.study``): on a noddi-preset
 simulation with a strong, clean coupling (``coupling=0.95``, ``bold_amplitude=0.15``,
 ``bold_noise=0.005``: 5 times the default signal, half the default noise), each model
 is trained on four participants (one more for validation) and scored on a held-out
 participant after every ``--step`` epochs (``warm_start``; each call restarts the
 learning-rate schedule). Rows with "paper recipe" use the official features and
-:meth:`eeg2fmri.estimator.Spec2VolEstimator.official` (without the bridge); the others
+:meth:`eeg2fmri.Spec2VolEstimator.official` (without the bridge); the others
 the defaults. The score is the voxel-wise temporal correlation in the simulated
 networks' voxels; the noise-free BOLD (oracle) and
-:class:`eeg2fmri.linear.BandPowerRidge` give the ceiling and a linear reference.
+:class:`eeg2fmri.BandPowerRidge` give the ceiling and a linear reference.
 
 Usage::
 
@@ -17,26 +17,24 @@ Usage::
     python benchmarks/learnability.py --epochs 4 --models spec2vol-small
 
 Writes ``benchmarks/results/learnability.json`` and ``learnability.md``
-(``learnability_lr<lr>.*`` with a non-default ``--lr``).
+(``learnability_lr<lr>.*`` with a non-default ``--lr``; ``--out-dir`` changes the
+folder).
 """
 
 import argparse
-import concurrent.futures
 import functools
-import importlib.util
-import multiprocessing
-import os
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from eeg2fmri.metrics import comparable_volumes
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+from benchmarks import harness
+from benchmarks.study import data as study_data
+from benchmarks.study.config import StudyDataset
 
 #: label -> (model, model_params, recipe)
 MODELS = {
@@ -49,56 +47,24 @@ MODELS = {
     ),
     "e2fnet-small, paper recipe": ("e2fnet-small", {}, "official"),
 }
-SIMULATION = dict(
-    preset="noddi",
-    n_subjects=6,
-    n_volumes=150,
-    n_channels=32,
-    bold_shape=(16, 32, 32),
-    coupling=0.95,
-    bold_amplitude=0.15,
-    bold_noise=0.005,
+#: The study's noddi sizes with 5 times the default signal and half the noise.
+SIMULATION = StudyDataset(
+    "strong-signal", "noddi", 6, 150, 32, (16, 32, 32),
+    simulation=dict(coupling=0.95, bold_amplitude=0.15, bold_noise=0.005),
 )
 TEST_SUBJECT = "01"
 
 
-@functools.cache
-def _study():
-    """``benchmarks/study.py`` as a module (loaded once per process)."""
-    spec = importlib.util.spec_from_file_location("study", HERE / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _study_spec():
-    """The simulation above, described the way ``study.py``'s helpers expect."""
-    sim = SIMULATION
-    return _study().StudyDataset(
-        sim["preset"],
-        sim["n_subjects"],
-        sim["n_volumes"],
-        sim["n_channels"],
-        sim["bold_shape"],
-    )
-
-
 def _data(work, recipe="default"):
-    from eeg2fmri.features import FeatureParams, build_dataset
-    from eeg2fmri.simulate import simulate_dataset
-
-    bids = work / "bids"
-    if not (bids / "dataset_description.json").is_file():
-        simulate_dataset(bids, random_state=0, **SIMULATION)
-    params = FeatureParams.official() if recipe == "official" else FeatureParams()
-    return bids, build_dataset(bids, params, work_dir=work / "features")
+    """(BIDS root, pairs) of the simulation (simulated and cached once, seed 0)."""
+    bids = study_data.simulate(SIMULATION, work, seed=0)
+    features = "official" if recipe == "official" else "default"
+    return bids, study_data.load_pairs(SIMULATION, work, features)
 
 
 def _network_mask(bids, ds):
-    study = _study()
-    spec = _study_spec()
     run_label = ds.provenance["run_label"][ds.groups == TEST_SUBJECT].iloc[0]
-    return study.network_mask(spec, bids, run_label)
+    return study_data.network_mask(bids, run_label)
 
 
 def _r_network(y_true, y_pred, mask):
@@ -109,12 +75,9 @@ def _r_network(y_true, y_pred, mask):
 
 def run_model(label, work, epochs, step, seed, lr=1e-3):
     """Train in ``step``-epoch increments; r on the held-out participant after each."""
-    os.environ["EEG2FMRI_SCAN_THREADS"] = "1"
-    import torch
-
     from eeg2fmri.estimators import Spec2VolEstimator
+    from eeg2fmri.metrics import comparable_volumes
 
-    torch.set_num_threads(1)
     model, params, recipe = MODELS[label]
     bids, ds = _data(work, recipe)
     mask = _network_mask(bids, ds)
@@ -151,7 +114,6 @@ def references(work):
     """Band-power ridge and the oracle on the held-out participant."""
     from eeg2fmri.estimators import BandPowerRidge
 
-    study = _study()
     bids, ds = _data(work)
     mask = _network_mask(bids, ds)
     test = ds.groups == TEST_SUBJECT
@@ -162,11 +124,8 @@ def references(work):
         X[~test], y_raw[~test], groups=ds.groups[~test], runs=runs[~test]
     )
     prov = ds.provenance[test]
-    truth = study.truth_volumes(
-        _study_spec(),
-        bids,
-        prov["run_label"].iloc[0],
-        prov["volume_index"],
+    truth = study_data.truth_volumes(
+        bids, prov["run_label"].iloc[0], prov["volume_index"]
     )
     return {
         "ridge (band power)": _r_network(y_raw[test], ridge.predict(X[test]), mask),
@@ -185,7 +144,7 @@ def main(argv=None):
         "--lr", type=float, default=1e-3, help="learning rate (estimator default 1e-3)"
     )
     p.add_argument("--work", type=Path, default=Path("/tmp/eeg2fmri-learnability"))
-    p.add_argument("--no-write", action="store_true")
+    harness.add_output_arguments(p)
     args = p.parse_args(argv)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -193,63 +152,40 @@ def main(argv=None):
     _data(work, "official")
     refs = references(work)
     print(refs, flush=True)
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(run_model, m, work, args.epochs, args.step, args.seed, args.lr)
-            for m in args.models
-        ]
-        curves = dict(f.result() for f in futures)
+    fit = functools.partial(
+        run_model, work=work, epochs=args.epochs, step=args.step, seed=args.seed,
+        lr=args.lr,
+    )
+    curves = dict(harness.run_parallel(fit, args.models, args.jobs))
     steps = [c["epochs"] for c in next(iter(curves.values()))]
-    lines = [
-        "| model | " + " | ".join(f"{e} epochs" for e in steps) + " |",
-        "|---|" + "---:|" * len(steps),
+    rows = [
+        [label, *(f"{c['r_network']:.3f}" for c in curves[label])]
+        for label in args.models
     ]
-    for label in args.models:
-        lines.append(
-            f"| {label} | "
-            + " | ".join(f"{c['r_network']:.3f}" for c in curves[label])
-            + " |"
-        )
-    for label, r in refs.items():
-        lines.append(f"| {label} | " + " | ".join(f"{r:.3f}" for _ in steps) + " |")
-    table = "\n".join(lines)
-    print(table)
-    if not args.no_write:
-        from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
-
-        RESULTS.mkdir(exist_ok=True)
-        stem = "learnability" if args.lr == 1e-3 else f"learnability_lr{args.lr:g}"
-        command = shlex.join(
-            ["python", "benchmarks/learnability.py"]
-            + list(argv if argv is not None else sys.argv[1:])
-        )
-        write_json_atomic(
-            RESULTS / f"{stem}.json",
-            {
-                "simulation": {
-                    k: list(v) if isinstance(v, tuple) else v
-                    for k, v in SIMULATION.items()
-                },
-                "test_subject": TEST_SUBJECT,
-                "seed": args.seed,
-                "lr": args.lr,
-                "command": command,
-                "curves": curves,
-                "references": refs,
-            },
-        )
-        write_text_atomic(
-            RESULTS / f"{stem}.md",
-            (
-                "# Learnability on a strong-signal simulation\n\n"
-                f"`{command}` (seed {args.seed}, learning rate {args.lr:g}); "
-                "temporal r in the network voxels of held-out sub-"
-                f"{TEST_SUBJECT}, after each {args.step}-epoch `warm_start` fit.\n\n"
-                + table
-                + "\n"
-            ),
-        )
+    rows += [[label, *(f"{r:.3f}" for _ in steps)] for label, r in refs.items()]
+    header = ["model", *(f"{e} epochs" for e in steps)]
+    table = harness.markdown_table(header, rows, "l" + "r" * len(steps))
+    command = harness.command_line(__file__, argv)
+    doc = {
+        "simulation": SIMULATION.simulate_kwargs(0),
+        "test_subject": TEST_SUBJECT,
+        "seed": args.seed,
+        "lr": args.lr,
+        "command": command,
+        "curves": curves,
+        "references": refs,
+    }
+    harness.publish(
+        "learnability" if args.lr == 1e-3 else f"learnability_lr{args.lr:g}",
+        doc,
+        table,
+        out_dir=args.out_dir,
+        write=not args.no_write,
+        markdown="# Learnability on a strong-signal simulation\n\n"
+        f"`{command}` (seed {args.seed}, learning rate {args.lr:g}); "
+        f"temporal r in the network voxels of held-out sub-{TEST_SUBJECT}, after "
+        f"each {args.step}-epoch `warm_start` fit.\n\n" + table + "\n",
+    )
 
 
 if __name__ == "__main__":

@@ -15,22 +15,23 @@ Usage::
 
     python benchmarks/planted_probe.py            # 6 cases, about 6 min on 2 cores
 
-Writes ``benchmarks/results/planted_probe.json`` and ``planted_probe.md``.
+Writes ``benchmarks/results/planted_probe.json`` and ``planted_probe.md``
+(``--out-dir`` elsewhere).
 """
 
 import argparse
-import concurrent.futures
-import multiprocessing
-import os
-import shlex
+import functools
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+if not __package__:  # run as a file: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+
 SHAPE = (16, 32, 32)
 
 #: label -> (model, overrides, zero output layer, learning rate)
@@ -94,12 +95,11 @@ def planted_problem(work, seed=0):
 
 
 def run_case(label, work, steps, seed):
-    os.environ["EEG2FMRI_SCAN_THREADS"] = "1"
+    """Train one case (one thread, :func:`benchmarks.harness.run_parallel`)."""
     import torch
 
     from eeg2fmri.models import create_model
 
-    torch.set_num_threads(1)
     X, R, a, blob = planted_problem(work, seed)
     name, overrides, zero, lr = CASES[label]
     model = create_model(
@@ -149,51 +149,32 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", type=Path, default=Path("/tmp/eeg2fmri-planted"))
-    p.add_argument("--no-write", action="store_true")
+    harness.add_output_arguments(p)
     args = p.parse_args(argv)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     planted_problem(work, args.seed)  # simulate and cache before the workers
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(run_case, c, work, args.steps, args.seed) for c in CASES]
-        curves = dict(f.result() for f in futures)
+    fit = functools.partial(run_case, work=work, steps=args.steps, seed=args.seed)
+    curves = dict(harness.run_parallel(fit, CASES, args.jobs))
     steps = [c["step"] for c in next(iter(curves.values()))]
-    lines = [
-        "| case | " + " | ".join(f"corr / rel. MSE, step {s}" for s in steps) + " |",
-        "|---|" + "---:|" * len(steps),
+    header = ["case", *(f"corr / rel. MSE, step {s}" for s in steps)]
+    cells = [
+        [label, *(f"{c['corr']:.2f} / {c['relative_mse']:.2f}" for c in curves[label])]
+        for label in CASES
     ]
-    for label in CASES:
-        lines.append(
-            f"| {label} | "
-            + " | ".join(
-                f"{c['corr']:.2f} / {c['relative_mse']:.2f}" for c in curves[label]
-            )
-            + " |"
-        )
-    table = "\n".join(lines)
-    print(table)
-    if not args.no_write:
-        from eeg2fmri._utils.io import write_json_atomic, write_text_atomic
-
-        command = shlex.join(
-            ["python", "benchmarks/planted_probe.py"]
-            + list(argv if argv is not None else sys.argv[1:])
-        )
-        RESULTS.mkdir(exist_ok=True)
-        write_json_atomic(
-            RESULTS / "planted_probe.json",
-            {"command": command, "seed": args.seed, "curves": curves},
-        )
-        write_text_atomic(
-            RESULTS / "planted_probe.md",
-            (
-                "# Planted linear target: does the network fit it?\n\n"
-                f"`{command}`; corr = correlation of the blob-projected prediction "
-                "with a(x) over the 64 samples; rel. MSE = MSE / mean target power "
-                "(1 = predicting zero).\n\n" + table + "\n"
-            ),
-        )
+    table = harness.markdown_table(header, cells, "l" + "r" * len(steps))
+    command = harness.command_line(__file__, argv)
+    harness.publish(
+        "planted_probe",
+        {"command": command, "seed": args.seed, "curves": curves},
+        table,
+        out_dir=args.out_dir,
+        write=not args.no_write,
+        markdown="# Planted linear target: does the network fit it?\n\n"
+        f"`{command}`; corr = correlation of the blob-projected prediction "
+        "with a(x) over the 64 samples; rel. MSE = MSE / mean target power "
+        "(1 = predicting zero).\n\n" + table + "\n",
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,341 @@
+"""What the study runs: datasets, rows, folds and sweeps, each a declarative entry.
+
+- A dataset is a :class:`StudyDataset` in :data:`DATASETS` (how a simulator preset is
+  simulated, resampled and split into folds; its ``--quick`` sizes).
+- A row is an entry of :data:`ROWS`: a network fitted in a worker
+  (:class:`TrainedRow`), a public estimator fitted in the main process
+  (:class:`EstimatorRow`), the mean training volume (:class:`MeanVolumeRow`), the
+  volume-index null (:class:`TimeOnlyRow`) or volumes the simulator wrote beside the
+  data (:class:`SimulatedTruthRow`: ``derivatives/simulation/*_desc-<desc>.nii.gz``).
+  Its ``group`` says where it runs (``'main'`` and ``'baseline'``: every dataset;
+  ``'ablation'``: the ablation datasets; ``'conv-path ablation'``: with
+  ``--ablations all``) and the order of :data:`ROWS` is the order of the tables.
+- A sweep is a :class:`Sweep` in :data:`SWEEPS`: one dataset simulated again with one
+  setting changed per value (``--sweeps NAME``); each value is a dataset of its own.
+
+Adding one of them is one entry here; nothing else changes.
+"""
+
+from dataclasses import dataclass, field, fields, replace
+
+#: The row every other row is compared with (paired tests).
+REFERENCE_ROW = "spec2vol-small"
+#: Epochs of the default recipe (the estimator's default) and of the paper recipe
+#: (10, as the previous study; the official code trains for 50); 1 with ``--quick``.
+DEFAULT_EPOCHS = 15
+PAPER_EPOCHS = 10
+#: Shortest circular shift of the EEG against the BOLD in the null rows (seconds).
+NULL_SHIFT_SECONDS = 60.0
+#: Bootstrap resamples of the paired differences (95 % CI of the mean difference).
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+# ---------------------------------------------------------------------- datasets
+
+
+@dataclass(frozen=True)
+class StudyDataset:
+    """How one simulator preset is simulated and split for the study.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name in the tables and its work folder ``bids-<name>``.
+    preset : str
+        Simulator preset (:data:`eeg2fmri.simulate.SIMULATION_PRESETS`).
+    n_subjects, n_volumes, n_channels : int
+        Participants, volumes per run and EEG channels.
+    bold_shape : tuple of int (D, H, W)
+        Grid the BOLD is simulated on.
+    seed_offset : int
+        The dataset's seed is the study's ``--seed`` plus this.
+    target_shape : tuple of int, optional
+        DCT-resample the BOLD to this grid.
+    n_test : int, optional
+        Fixed split: the last ``n_test`` participants are the test set.
+    n_folds : int, optional
+        ``n_folds`` folds of consecutive participants (without ``n_test``); neither:
+        leave one participant out at a time.
+    n_runs : int, default=1
+        Runs per participant.
+    simulation : dict
+        Other :func:`eeg2fmri.simulate.simulate_dataset` overrides (e.g.
+        ``{"bold_noise": 0.02}``).
+    quick : dict
+        Field values for ``--quick`` (tiny sizes).
+    """
+
+    name: str
+    preset: str
+    n_subjects: int
+    n_volumes: int
+    n_channels: int
+    bold_shape: tuple
+    seed_offset: int = 0
+    target_shape: tuple | None = None
+    n_test: int | None = None
+    n_folds: int | None = None
+    n_runs: int = 1
+    simulation: dict = field(default_factory=dict)
+    quick: dict = field(default_factory=dict)
+
+    def sized(self, quick):
+        """This dataset at its ``--quick`` sizes (``quick=True``) or as it is."""
+        return replace(self, **self.quick, quick={}) if quick else self
+
+    def simulate_kwargs(self, study_seed):
+        """Keyword arguments of :func:`eeg2fmri.simulate.simulate_dataset`."""
+        return dict(
+            preset=self.preset,
+            n_subjects=self.n_subjects,
+            n_runs=self.n_runs,
+            n_volumes=self.n_volumes,
+            n_channels=self.n_channels,
+            bold_shape=tuple(self.bold_shape),
+            random_state=study_seed + self.seed_offset,
+            **self.simulation,
+        )
+
+
+_QUICK = dict(n_subjects=3, n_volumes=40, n_channels=8, bold_shape=(6, 12, 12))
+
+#: CPU-scale versions of the paper's datasets (Table 1 has 16-20 participants,
+#: 30 x 64 x 64 volumes, 43-64 electrodes).
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        StudyDataset("noddi", "noddi", 6, 150, 32, (16, 32, 32), 0, quick=_QUICK),
+        StudyDataset("oddball", "oddball", 6, 150, 32, (16, 32, 32), 1, quick=_QUICK),
+        StudyDataset(
+            "cnepfl", "cnepfl", 10, 150, 32, (27, 54, 54), 2,
+            target_shape=(16, 32, 32), n_test=4,
+            quick={**_QUICK, "n_subjects": 5, "bold_shape": (9, 18, 18),
+                   "target_shape": (6, 12, 12), "n_test": 2},
+        ),
+    )
+}
+
+
+# ------------------------------------------------------------------------ sweeps
+
+_DATASET_FIELDS = {f.name for f in fields(StudyDataset)} - {"name", "preset", "quick"}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One dataset simulated again with one setting changed per value.
+
+    Parameters
+    ----------
+    dataset : str
+        A key of :data:`DATASETS`.
+    parameter : str
+        A :class:`StudyDataset` field (``n_channels``, ``n_volumes``, ``n_runs``,
+        ``bold_shape``, ``seed_offset``, ...) or a ``simulate_dataset`` override
+        (``bold_noise``, ...).
+    values : tuple
+        One variant per value; the value holds with ``--quick`` too.
+    """
+
+    dataset: str
+    parameter: str
+    values: tuple
+
+    def variants(self, datasets=None):
+        """``{name: StudyDataset}``, one per value, named ``<dataset>-<param>-<v>``."""
+        base = (datasets or DATASETS)[self.dataset]
+        out = {}
+        for value in self.values:
+            label = "x".join(map(str, value)) if isinstance(value, tuple) else value
+            name = f"{base.name}-{self.parameter}-{label}"
+            quick = {k: v for k, v in base.quick.items() if k != self.parameter}
+            if self.parameter in _DATASET_FIELDS:
+                change = {self.parameter: value}
+            else:
+                change = {"simulation": {**base.simulation, self.parameter: value}}
+            out[name] = replace(base, name=name, quick=quick, **change)
+        return out
+
+
+#: Sweeps run with ``--sweeps NAME`` (none yet).
+SWEEPS = {}
+
+
+# -------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class TrainedRow:
+    """A :class:`~eeg2fmri.Spec2VolEstimator` fitted in a worker process.
+
+    ``recipe='default'``: the estimator's defaults, trained on all training
+    participants (``validation_split=0``) for :data:`DEFAULT_EPOCHS`;
+    ``'official'``: ``Spec2VolEstimator.official`` with the official features, a
+    validation participant and :data:`PAPER_EPOCHS`. ``params`` override estimator
+    parameters, ``features='official'`` the features alone; ``shifted``: train and
+    test on EEG circularly shifted against the BOLD. ``cost`` (relative) schedules
+    the costliest fits first; ``datasets`` (names; a sweep's variants have names of
+    their own) limits where the row runs.
+    """
+
+    model: str
+    recipe: str = "default"
+    model_params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    features: str | None = None
+    shifted: bool = False
+    cost: float = 1.0
+    datasets: tuple | None = None
+    group: str = "main"
+
+    @property
+    def feature_set(self):
+        return self.features or ("official" if self.recipe == "official" else "default")
+
+    def estimator(self, quick, seed):
+        """A fresh, unfitted estimator for this row."""
+        from eeg2fmri.estimators import Spec2VolEstimator
+
+        official = self.recipe == "official"
+        kwargs = {
+            "model": self.model,
+            "model_params": dict(self.model_params) or None,
+            "batch_size": 4 if quick else 16,
+            "device": "cpu",
+            "random_state": seed,
+            "epochs": 1 if quick else (PAPER_EPOCHS if official else DEFAULT_EPOCHS),
+            "validation_split": 0.2 if official else 0,
+            **self.params,
+        }
+        return (Spec2VolEstimator.official if official else Spec2VolEstimator)(**kwargs)
+
+
+@dataclass(frozen=True)
+class EstimatorRow:
+    """A public scikit-learn-style estimator (``"module:Class"``) fitted in the main
+    process with ``fit(X, y, groups=, runs=)``; ``frequencies=`` is passed when
+    ``pass_frequencies``. Also scored on shifted test EEG (its null)."""
+
+    estimator: str
+    params: dict = field(default_factory=dict)
+    pass_frequencies: bool = True
+    datasets: tuple | None = None
+    group: str = "baseline"
+
+
+@dataclass(frozen=True)
+class MeanVolumeRow:
+    """:class:`~eeg2fmri.MeanVolumeRegressor`: constant over time."""
+
+    datasets: tuple | None = None
+    group: str = "baseline"
+
+
+@dataclass(frozen=True)
+class TimeOnlyRow:
+    """The mean standardized training BOLD at the same volume index (no EEG)."""
+
+    datasets: tuple | None = None
+    group: str = "baseline"
+
+
+@dataclass(frozen=True)
+class SimulatedTruthRow:
+    """Volumes the simulator wrote: ``derivatives/simulation/*_desc-<desc>.nii.gz``
+    (correlations in intensity; SSIM and PSNR with each volume scaled by the
+    measured volume's minimum and maximum)."""
+
+    desc: str = "noiseless_bold"
+    datasets: tuple | None = None
+    group: str = "baseline"
+
+
+_NO_BRIDGE = {"bridge_latents": 0}
+
+
+def _ablation(**changes):
+    """``spec2vol-small``, default recipe, with one change (group ``ablation``)."""
+    return TrainedRow("spec2vol-small", group="ablation", **changes)
+
+
+def _conv_path_ablation(*paths):
+    """``spec2vol-small`` with only these encoder convolution paths."""
+    return TrainedRow(
+        "spec2vol-small", model_params={"conv_paths": paths}, group="conv-path ablation"
+    )
+
+
+#: Every row, in the order of the tables.
+ROWS = {
+    "spec2vol-small": TrainedRow("spec2vol-small", cost=1.5),
+    "spec2vol-small, EEG shifted (null)": TrainedRow(
+        "spec2vol-small", shifted=True, cost=1.5
+    ),
+    "spec2vol-small, paper recipe": TrainedRow(
+        "spec2vol-small", "official", model_params=_NO_BRIDGE, cost=0.8
+    ),
+    # on cnepfl only, to keep the study within 2 hours on 2 cores (the previous
+    # study ran it on all three datasets: temporal r about 0 everywhere)
+    "e2fnet-small, paper recipe": TrainedRow(
+        "e2fnet-small", "official", cost=2.0, datasets=("cnepfl",)
+    ),
+    "ridge (band power)": EstimatorRow("eeg2fmri.estimators:BandPowerRidge"),
+    "reduced-rank ridge": EstimatorRow("eeg2fmri.estimators:ReducedRankRidge"),
+    "mean volume": MeanVolumeRow(),
+    "time only (null)": TimeOnlyRow(),
+    "oracle (noise-free BOLD)": SimulatedTruthRow("noiseless_bold"),
+    # one change to the default recipe each, on the ablation datasets
+    "no bridge": _ablation(model_params=_NO_BRIDGE),
+    "bridge only (no encoder blocks, no decoder)": _ablation(
+        model_params={"decoder": "none"}, cost=0.2
+    ),
+    "bridge on the encoder output": _ablation(
+        model_params={"bridge_source": "encoder"}
+    ),
+    "U-Net decoder": _ablation(model_params={"decoder": "unet"}),
+    "no attention": _ablation(model_params={"attention": False}),
+    "correlation loss": _ablation(params={"loss": "correlation"}),
+    "per-volume [0, 1] targets": _ablation(params={"target_scaling": "volume"}),
+    "official inputs (z-scored across electrodes, min-max)": _ablation(
+        params={"input_scaling": "minmax"}, features="official"
+    ),
+    # the paper's conv-path ablations (--ablations all): the paths sit in the encoder
+    # blocks, which with the default recipe feed the decoder only; "bridge only"
+    # removes blocks and decoder at once and bounds what they contribute together
+    "no electrode path": _conv_path_ablation("frequency", "square"),
+    "no frequency path": _conv_path_ablation("electrode", "square"),
+    "no square path": _conv_path_ablation("electrode", "frequency"),
+}
+
+
+def rows_for(dataset, ablation_datasets, ablations="default", rows=None):
+    """``{label: row}`` of the rows that run on ``dataset`` (a name), table order.
+
+    ``ablations='all'`` adds the conv-path ablations on the ablation datasets.
+    """
+    groups = {"main", "baseline"}
+    if dataset in ablation_datasets:
+        groups.add("ablation")
+        if ablations == "all":
+            groups.add("conv-path ablation")
+    rows = ROWS if rows is None else rows
+    return {
+        label: row
+        for label, row in rows.items()
+        if row.group in groups and (row.datasets is None or dataset in row.datasets)
+    }
+
+
+def is_trained(row):
+    """Whether a row is fitted in a worker process (a network)."""
+    return isinstance(row, TrainedRow)
+
+
+def describe(row):
+    """A row as a JSON-ready dict (its kind and fields)."""
+    from dataclasses import asdict
+
+    out = {"kind": type(row).__name__, **asdict(row)}
+    if is_trained(row):
+        out["features"] = row.feature_set
+    return out
