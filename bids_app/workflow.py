@@ -240,7 +240,9 @@ def _checked_eeg(config, run, n_volumes=None, tr=None):
     from eeg2fmri.bids import load_eeg
     from eeg2fmri.features import checked_eeg
 
-    raw = _read_errors(load_eeg, run.eeg_path)
+    from eeg2fmri.synthesis import APPLY_PICKS
+
+    raw = _read_errors(load_eeg, run.eeg_path, picks=APPLY_PICKS)
     if tr is None:
         return raw
     raw, _ = checked_eeg(

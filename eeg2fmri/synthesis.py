@@ -27,7 +27,13 @@ import numpy as np
 
 from ._utils.logging import logger
 
-__all__ = ["synthesize_run", "synthesize_image", "SynthesizedRun"]
+__all__ = ["synthesize_run", "synthesize_image", "SynthesizedRun", "APPLY_PICKS"]
+
+#: Channel types read from a recording before it is put into a model's channels: all
+#: but stimulus channels, so that the channels the model does not use are reported
+#: as dropped (e.g. an EOG the training cap did not have).
+APPLY_PICKS = ["eeg", "ecg", "eog", "emg", "misc", "resp", "bio", "gsr",
+               "temperature"]
 
 _SHORT_UNITS = {
     "zscore": "BOLD units",
@@ -195,7 +201,7 @@ def _open_eeg(eeg):
     if hasattr(eeg, "info") and hasattr(eeg, "annotations"):  # mne Raw
         raw = eeg
     else:
-        raw = bids.load_eeg(eeg)
+        raw = bids.load_eeg(eeg, picks=APPLY_PICKS)
     if label is None:
         files = [f for f in (getattr(raw, "filenames", None) or []) if f]
         label = files[0].name if files else "EEG"
