@@ -28,12 +28,13 @@ from .detect import (
     gradient_harmonic_power,
     pulse_locked_power,
 )
-from .gradient import correct_gradient, correction_provenance, remove_gradient_artifact
+from .gradient import correct_gradient, remove_gradient_artifact
 from .pipeline import (
     ARTIFACT_CORRECTIONS,
     check_in_scanner_eeg,
     correct_artifacts,
 )
+from .provenance import correction_provenance
 from .pulse import PULSE_METHODS, correct_pulse, find_r_peaks, remove_pulse_artifact
 from .triggers import ArtifactEpochs, find_artifact_epochs
 

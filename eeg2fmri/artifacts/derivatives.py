@@ -215,7 +215,7 @@ def cached_correction(
     raw : mne.io.BaseRaw
     """
     from ..bids import load_eeg
-    from .gradient import _with_provenance, correction_provenance
+    from .provenance import _with_provenance, correction_provenance
 
     path = corrected_eeg_path(root, eeg_path, correction)
     sidecar = path.with_suffix(".json")

@@ -276,7 +276,7 @@ def detect_pulse_artifact(
     detection : PulseDetection
         ``detected`` is None without an ECG channel or with fewer than 5 beats.
     """
-    from .pulse import find_ecg_channel, find_r_peaks
+    from .ecg import find_ecg_channel, find_r_peaks
 
     ecg = find_ecg_channel(raw, ecg_channel)
     if ecg is None:

@@ -24,7 +24,6 @@ Memory: besides the input, one float32 chunk of ``chunk_channels`` channels at f
 rate and its epoch matrices (about 8 times the chunk), plus the down-sampled output.
 """
 
-import json
 import time
 from fractions import Fraction
 
@@ -34,6 +33,8 @@ from scipy import signal
 from .._utils.logging import logger
 from ..exceptions import DataError
 from ._shift import HALF_TAPS, fractional_kernels, gather_epochs, shift_rows
+from .provenance import PROVENANCE_TAG, _with_provenance, correction_provenance
+from .provenance import one_blas_thread as _one_blas_thread
 
 __all__ = [
     "remove_gradient_artifact",
@@ -41,9 +42,6 @@ __all__ = [
     "correction_provenance",
     "PROVENANCE_TAG",
 ]
-
-#: Prefix of the provenance line written into ``raw.info["description"]``.
-PROVENANCE_TAG = "eeg2fmri-artifact-correction:"
 
 
 def _estimate_delays(epochs, max_freq=0.45, n_iter=2):
@@ -138,17 +136,6 @@ def _obs_fit(residual, n_components, highpass_bins):
             high = np.fft.irfft(spec, length, axis=-1)
             fit[c] = _obs_channel(high, residual[c], n_components)
     return fit
-
-
-def _one_blas_thread():
-    """Limit BLAS to one thread (small products; threads only contend)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 #: A residual component is fitted only when its variance exceeds this many times the
@@ -364,40 +351,6 @@ def remove_gradient_artifact(
         "seconds": time.perf_counter() - start_time,
     }
     return out, info
-
-
-def correction_provenance(raw):
-    """The corrections eeg2fmri applied to ``raw``, from ``raw.info["description"]``.
-
-    Parameters
-    ----------
-    raw : mne.io.BaseRaw
-
-    Returns
-    -------
-    provenance : dict
-        ``{"gradient": {...}, "pulse": {...}}`` (keys present only for the steps
-        applied); empty for a recording eeg2fmri did not correct.
-    """
-    text = raw.info.get("description") or ""
-    for line in text.splitlines():
-        if line.startswith(PROVENANCE_TAG):
-            try:
-                return json.loads(line[len(PROVENANCE_TAG) :])
-            except ValueError:
-                return {}
-    return {}
-
-
-def _with_provenance(raw, provenance):
-    other = [
-        line
-        for line in (raw.info.get("description") or "").splitlines()
-        if not line.startswith(PROVENANCE_TAG)
-    ]
-    line = PROVENANCE_TAG + json.dumps(provenance, sort_keys=True)
-    with raw.info._unlock():
-        raw.info["description"] = "\n".join([*other, line])
 
 
 def correct_gradient(

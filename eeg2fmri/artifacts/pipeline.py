@@ -146,7 +146,7 @@ def check_in_scanner_eeg(
     """
     from ..bids.markers import _describe
     from .detect import detect_gradient_artifact, detect_pulse_artifact
-    from .gradient import correction_provenance
+    from .provenance import correction_provenance
 
     _check_choice(correction, ARTIFACT_CORRECTIONS)
     if correction == "none":
