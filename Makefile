@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   install into .venv, simulate a small EEG-fMRI BIDS dataset and extract its training pairs
-#   make test   install into .venv (with test extras) and run the test suite
+#   make test   install into .venv (with test extras), check the import layers
+#               (lint-imports, contracts in pyproject.toml) and run the test suite
 # torch is pinned to the CPU build that is available offline on our machines; use your own
 # torch build (for example a CUDA one) by installing it into .venv before running these targets.
 
@@ -28,6 +29,7 @@ demo: install
 	$(BIN)/python -m eeg2fmri.demo $(DEMO_DIR)
 
 test: install-dev
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -157,7 +157,19 @@ class TracedPeak:
 
 
 def peak_rss_bytes():
-    """The process's peak resident set size so far (``ru_maxrss``), in bytes."""
+    """The process's peak resident set size so far, in bytes.
+
+    ``VmHWM`` of ``/proc/self/status`` on Linux: it starts anew with the process
+    image, whereas ``ru_maxrss`` survives ``fork`` + ``exec`` and would report the
+    parent's peak for a worker started by a large process; ``ru_maxrss`` elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux
 

@@ -577,20 +577,26 @@ class BandPowerRidge(BaseVolumeRegressor):
             return coef
         return np.ascontiguousarray((coef.T @ self.components_).T)
 
-    def _predict_model_units(self, features):
-        """Model-unit predictions (n, n_voxels) float64 of band-power features."""
+    def _predict_model_units(self, features, dtype=np.float64):
+        """Model-unit predictions (n, n_voxels) of band-power features.
+
+        ``dtype=np.float32`` (predictions of volumes, returned as float32): the
+        products over voxels run on the stored float32 weights as they are; float64
+        otherwise (flattened targets).
+        """
         Xs = self.pipeline_[0].transform(features)
         coef = self.pipeline_[-1].coef_
         n_vox = len(self.intercept_)
-        out = np.empty((len(Xs), n_vox))
+        out = np.empty((len(Xs), n_vox), dtype=dtype)
         if self.components_ is None:
             for cols in _voxel_blocks(n_vox, Xs.shape[1] + len(Xs)):
-                out[:, cols] = Xs @ coef[cols].astype(np.float64).T
+                out[:, cols] = Xs.astype(dtype) @ coef[cols].astype(dtype, copy=False).T
         else:
-            latent = Xs @ coef.astype(np.float64).T
+            latent = (Xs @ coef.astype(np.float64).T).astype(dtype)
             for cols in _voxel_blocks(n_vox, len(coef) + len(Xs)):
-                out[:, cols] = latent @ self.components_[:, cols].astype(np.float64)
-        out += self.intercept_
+                block = self.components_[:, cols].astype(dtype, copy=False)
+                out[:, cols] = latent @ block
+        out += self.intercept_.astype(dtype)
         return out
 
     def predict(self, X):
@@ -623,7 +629,8 @@ class BandPowerRidge(BaseVolumeRegressor):
             features = _band_power(
                 _RowView(X, rows), self.input_shape_, self.band_weights_
             )
-            pred = self._predict_model_units(features).reshape(len(rows), *shape)
+            pred = self._predict_model_units(features, dtype)
+            pred = pred.reshape(len(rows), *shape)
             out[rows] = self.target_scaler_.to_prediction(pred)
         return self._format_prediction(out, n)
 
