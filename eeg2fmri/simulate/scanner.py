@@ -34,6 +34,8 @@ Pulse (ballistocardiogram) artifact (EEG, µV)
 import numpy as np
 from scipy import ndimage, signal
 
+from .eeg_signals import montage_positions
+
 __all__ = [
     "realism_rng",
     "physio_phases",
@@ -250,9 +252,7 @@ def gradient_waveforms(slice_period, step, smooth):
 
 
 def _channel_positions(ch_names):
-    from .generative import _montage_positions
-
-    pos = _montage_positions()
+    pos = montage_positions()
     ref = pos.get("FCz", np.zeros(3))
     return np.array([pos.get(n, ref) for n in ch_names]) - ref
 

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from .._version import __version__
+from .haemodynamics import slice_timing
 
 __all__ = [
     "write_run",
@@ -537,8 +538,6 @@ def write_top_level(root, preset, subjects, networks):
         Each with ``label``, ``age``, ``sex``.
     networks : sequence of NetworkSpec
     """
-    from .generative import slice_timing
-
     p = preset
     write_raw_description(
         root,
