@@ -37,6 +37,7 @@ from scipy import signal
 from .._utils.logging import logger
 from . import scanner
 from .anatomy import Anatomy, load_anatomy, network_maps
+from .bold_noise import StructuredBoldNoise, physio_phases
 from .eeg_signals import (
     EEG_CHANNELS,
     band_noise,
@@ -50,6 +51,7 @@ from .eeg_signals import (
 )
 from .haemodynamics import DT, WARMUP, canonical_hrf, slice_timing, smooth_noise
 from .networks import ERPS, NETWORKS, NetworkSpec, oddball_events
+from .streams import realism_rng
 
 __all__ = [
     "NETWORKS",
@@ -152,6 +154,8 @@ class GenerativeModel:
         self.mixing = spatial_mixing(self.eeg_names)
         self.slice_times = slice_timing(p.bold_shape[0], p.tr, p.slice_order)
         self.hrf = canonical_hrf(DT)
+        zooms = np.sqrt((self.anatomy.affine[:3, :3] ** 2).sum(0))  # (i, j, k) mm
+        self.zooms_dhw = (float(zooms[2]), float(zooms[0]), float(zooms[1]))
 
     # -- timing --------------------------------------------------------------------
     def timing(self, n_volumes):
@@ -251,19 +255,16 @@ class GenerativeModel:
         bold = np.empty((n_volumes, n_d, n_h, n_w), dtype=np.int16)
         structured = None
         if p.has_structured_noise:  # own random stream: the main one is unchanged
-            rng_bold = scanner.realism_rng(seed_sequence, "bold")
-            phases = scanner.physio_phases(
-                rng_bold, duration + p.tr, subject["heart_rate"]
-            )
-            pulsatile = (self.anatomy.csf + 0.3 * self.anatomy.gm).reshape(n_d, -1)
-            structured = dict(
-                gm_mean=gm_mean,
-                ar_noise=p.bold_ar_noise,
-                ar_coef=p.bold_ar_coef,
-                cardiac_noise=p.cardiac_noise,
-                respiratory_noise=p.respiratory_noise,
-                voxel_drift=p.voxel_drift,
-                phases=phases,
+            rng_bold = realism_rng(seed_sequence, "bold")
+            structured = StructuredBoldNoise(
+                rng_bold,
+                n_volumes=n_volumes,
+                baseline=baseline,
+                pulsatile=self.anatomy.csf + 0.3 * self.anatomy.gm,
+                zooms=self.zooms_dhw,
+                run_duration=n_volumes * p.tr,
+                phases=physio_phases(rng_bold, duration + p.tr, subject["heart_rate"]),
+                preset=p,
             )
         for z in range(n_d):
             change = np.multiply(1.0 + drift[:, None], baseline[z].reshape(1, -1))
@@ -276,13 +277,7 @@ class GenerativeModel:
             noisy *= noise_sd
             noisy += change
             if structured is not None:
-                noisy += scanner.structured_bold_noise(
-                    rng_bold,
-                    acq[:, z],
-                    baseline[z].reshape(-1),
-                    pulsatile[z],
-                    **structured,
-                )
+                noisy += structured.slice(z, acq[:, z])
             np.abs(noisy, out=noisy)
             np.clip(noisy, 0, 32767, out=noisy)
             bold[:, z] = np.rint(noisy).reshape(n_volumes, n_h, n_w)
@@ -348,7 +343,7 @@ class GenerativeModel:
             if p.pulse_artifact > 0:
                 artifacts["pulse"] = scanner.add_pulse_artifact(
                     eeg,
-                    scanner.realism_rng(seed_sequence, "pulse"),
+                    realism_rng(seed_sequence, "pulse"),
                     sfreq=sfreq,
                     eeg_rows=eeg_rows,
                     mixing=self.mixing,
@@ -359,7 +354,7 @@ class GenerativeModel:
             if p.gradient_artifact > 0:
                 artifacts["gradient"] = scanner.add_gradient_artifact(
                     eeg,
-                    scanner.realism_rng(seed_sequence, "gradient"),
+                    realism_rng(seed_sequence, "gradient"),
                     sfreq=sfreq,
                     ch_names=self.ch_names,
                     volume_onsets=onsets,
@@ -430,13 +425,7 @@ class GenerativeModel:
         if artifacts:
             truth["artifacts"] = artifacts
         if structured is not None:
-            truth["bold_structured_noise"] = {
-                "ar_sd": float(p.bold_ar_noise * gm_mean),
-                "ar_coef": p.bold_ar_coef,
-                "cardiac": p.cardiac_noise,
-                "respiratory": p.respiratory_noise,
-                "voxel_drift": p.voxel_drift,
-            }
+            truth["bold_structured_noise"] = structured.info(gm_mean)
         return SimulatedRun(
             eeg=eeg,
             ch_names=list(self.ch_names),

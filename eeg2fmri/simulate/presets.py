@@ -13,16 +13,20 @@ __all__ = [
     "SIMULATION_PRESETS",
     "resolve_preset",
     "REALISM_FIELDS",
-    "INSCANNER_MEASURED",
+    "REALISTIC_NOISE",
+    "WHITE_NOISE",
 ]
 
 #: Preset fields that add scanner realism (all off by default).
 REALISM_FIELDS = (
     "bold_ar_noise",
     "bold_ar_coef",
+    "bold_ar_coef_sd",
     "cardiac_noise",
     "respiratory_noise",
     "voxel_drift",
+    "drift_period",
+    "noise_fwhm",
     "gradient_artifact",
     "gradient_jitter",
     "pulse_artifact",
@@ -107,19 +111,28 @@ class SimulationPreset:
     field_strength : float
         Magnetic field strength in tesla (sidecar only).
     bold_ar_noise : float
-        Realism option (0 = off). Standard deviation of a temporally autocorrelated
-        AR(1) noise per voxel, fraction of the mean grey-matter baseline, added to
-        the thermal noise.
+        Structured-noise option (0 = off). Standard deviation of a temporally
+        autocorrelated AR(1) noise per voxel, fraction of the voxel's baseline,
+        added to the thermal noise (:mod:`eeg2fmri.simulate.bold_noise`).
     bold_ar_coef : float
-        AR(1) coefficient of that noise, in [0, 1).
+        Mean AR(1) coefficient of that noise across voxels, in [0, 1).
+    bold_ar_coef_sd : float
+        Standard deviation of the AR(1) coefficient across voxels (a spatially
+        smooth map, clipped to [0, 0.95]).
     cardiac_noise, respiratory_noise : float
-        Realism options (0 = off). Standard deviation of cardiac and respiratory
-        fluctuations (two-harmonic Fourier series of each phase, sampled at each
-        slice's acquisition time, hence aliased at the TR), fraction of the baseline
-        where ``CSF + 0.3 GM`` equals 1.
+        Structured-noise options (0 = off). Standard deviation of cardiac and
+        respiratory fluctuations (two-harmonic Fourier series of each phase, sampled
+        at each slice's acquisition time, hence aliased at the TR), fraction of the
+        baseline where ``CSF + 0.3 GM`` equals 1.
     voxel_drift : float
-        Realism option (0 = off). Standard deviation of a slow drift with random
-        coefficients per voxel, fraction of the baseline.
+        Structured-noise option (0 = off). Standard deviation of a slow drift with
+        random cosine coefficients per voxel, fraction of the baseline.
+    drift_period : float
+        Shortest period (s) of that drift's cosine basis (SPM's 128 s high-pass
+        cut-off).
+    noise_fwhm : float
+        Spatial smoothness (FWHM, mm) of the AR noise and of the maps of the
+        physiological and drift coefficients (0 = white in space).
     gradient_artifact : float
         Realism option (0 = off). Typical peak amplitude (µV) of the MR gradient
         artifact in the EEG: one waveform per slice (``bold_shape[0]`` slices back to
@@ -132,10 +145,13 @@ class SimulationPreset:
 
     Notes
     -----
-    The realism options draw from their own random streams; with all of them at 0
-    (the default of every preset except ``inscanner``) a preset writes the same files
-    as before the options existed, and :meth:`to_dict` leaves them out. With them
-    on, the clean EEG (without artifacts) is written to ``derivatives/simulation``.
+    The realism options draw from their own random streams, so the EEG and the
+    noise-free BOLD do not depend on them. Every preset of
+    :data:`SIMULATION_PRESETS` has structured BOLD noise like real EPI
+    (:data:`REALISTIC_NOISE`); ``preset.replace(**WHITE_NOISE)`` gives the white
+    thermal noise of the first versions back, and with it and no artifacts
+    :meth:`to_dict` leaves the realism fields out. With artifacts on, the clean EEG
+    (without them) is written to ``derivatives/simulation``.
     """
 
     name: str
@@ -168,10 +184,13 @@ class SimulationPreset:
     eeg_reference: str = "FCz"
     field_strength: float = 3.0
     bold_ar_noise: float = 0.0
-    bold_ar_coef: float = 0.5
+    bold_ar_coef: float = 0.45
+    bold_ar_coef_sd: float = 0.08
     cardiac_noise: float = 0.0
     respiratory_noise: float = 0.0
     voxel_drift: float = 0.0
+    drift_period: float = 128.0
+    noise_fwhm: float = 5.0
     gradient_artifact: float = 0.0
     gradient_jitter: float = 0.05
     pulse_artifact: float = 0.0
@@ -209,7 +228,32 @@ class SimulationPreset:
         return out
 
 
-#: Reduced-size versions of the paper's three datasets (Table 1).
+#: Structured BOLD noise like real EPI, on in every preset (values and sources:
+#: docs/user_guide/simulator.rst, "BOLD noise"). AR(1) 0.45 +- 0.08 across voxels,
+#: FWHM 5 mm, drift periods >= 128 s, aliased cardiac and respiratory fluctuations.
+REALISTIC_NOISE = {
+    "bold_noise": 0.005,
+    "bold_ar_noise": 0.011,
+    "bold_ar_coef": 0.45,
+    "bold_ar_coef_sd": 0.08,
+    "cardiac_noise": 0.006,
+    "respiratory_noise": 0.006,
+    "voxel_drift": 0.006,
+    "drift_period": 128.0,
+    "noise_fwhm": 5.0,
+}
+
+#: Overrides that give the white thermal noise of the first simulator versions back.
+WHITE_NOISE = {
+    "bold_noise": 0.01,
+    "bold_ar_noise": 0.0,
+    "cardiac_noise": 0.0,
+    "respiratory_noise": 0.0,
+    "voxel_drift": 0.0,
+}
+
+#: Reduced-size versions of the paper's three datasets (Table 1), an in-scanner
+#: recording and a preset whose coupling departs from linear (``realistic``).
 SIMULATION_PRESETS = {
     "noddi": SimulationPreset(
         name="noddi",
@@ -226,6 +270,7 @@ SIMULATION_PRESETS = {
         slice_markers=True,
         pulse_markers=True,
         field_strength=1.5,
+        **REALISTIC_NOISE,
     ),
     "oddball": SimulationPreset(
         name="oddball",
@@ -240,6 +285,7 @@ SIMULATION_PRESETS = {
         line_freq=60.0,
         trigger="Response/R128",
         eeg_reference="Cz",
+        **REALISTIC_NOISE,
     ),
     "cnepfl": SimulationPreset(
         name="cnepfl",
@@ -253,6 +299,7 @@ SIMULATION_PRESETS = {
         n_volumes=120,
         line_freq=50.0,
         trigger="Response/R128",
+        **dict(REALISTIC_NOISE, bold_ar_coef=0.6),  # TR 1.28 s: exp(-TR / 2.5 s)
     ),
     "inscanner": SimulationPreset(
         name="inscanner",
@@ -266,23 +313,12 @@ SIMULATION_PRESETS = {
         n_volumes=300,
         line_freq=50.0,
         trigger="Response/R128",
-        bold_noise=0.01,
-        bold_ar_noise=0.012,
-        bold_ar_coef=0.68,
-        cardiac_noise=0.01,
-        respiratory_noise=0.008,
-        voxel_drift=0.004,
+        **REALISTIC_NOISE,
         gradient_artifact=2000.0,
         gradient_jitter=0.05,
         pulse_artifact=60.0,
     ),
 }
-
-#: What the ``inscanner`` preset's BOLD measures with its default shape (32, 64, 64)
-#: and 300 volumes, seeds 0-2 (:func:`eeg2fmri.simulate.scanner.measure_bold_noise`:
-#: median over in-brain voxels, linear trend removed). Real 3 T EPI: tSNR 28-128,
-#: lag-1 autocorrelation about 0.4.
-INSCANNER_MEASURED = {"tsnr": (58.2, 58.7), "lag1_autocorrelation": (0.38, 0.40)}
 
 _MAX_CHANNELS_EEG = 63
 _MAX_NETWORKS = 6
@@ -410,3 +446,8 @@ def _check(p):
             _fail(field, "a non-negative number", getattr(p, field))
     if not 0 <= p.bold_ar_coef < 1:
         _fail("bold_ar_coef", "an AR(1) coefficient in [0, 1)", p.bold_ar_coef)
+    for field in ("bold_ar_coef_sd", "noise_fwhm"):
+        if not getattr(p, field) >= 0:
+            _fail(field, "a non-negative number", getattr(p, field))
+    if not p.drift_period > 0:
+        _fail("drift_period", "a positive period in seconds", p.drift_period)
