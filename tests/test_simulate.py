@@ -68,7 +68,13 @@ def oddball(tmp_path_factory):
 
 
 def test_presets_match_the_paper_datasets():
-    assert set(SIMULATION_PRESETS) == {"noddi", "oddball", "cnepfl", "inscanner"}
+    assert set(SIMULATION_PRESETS) == {
+        "noddi",
+        "oddball",
+        "cnepfl",
+        "inscanner",
+        "realistic",
+    }
     noddi, odd, epfl = (SIMULATION_PRESETS[k] for k in ("noddi", "oddball", "cnepfl"))
     assert (noddi.n_channels, noddi.sfreq, noddi.tr, noddi.bold_shape) == (
         64,

@@ -58,6 +58,12 @@ def _subject_params(root_ss, index):
         "heart_rate": round(float(rng.uniform(55, 80)), 3),
         "s0": round(float(rng.uniform(900, 1100)), 3),
         "eeg_gain": round(float(rng.uniform(0.8, 1.2)), 4),
+        # unit draws scaled by the preset's departures from linear coupling (drawn
+        # after the others, so that adding them changed no earlier value)
+        "hrf_z": round(float(rng.standard_normal()), 6),
+        "dispersion_z": round(float(rng.standard_normal()), 6),
+        "hrf_region_z": [round(float(z), 6) for z in rng.standard_normal(6)],
+        "flip_u": round(float(rng.uniform()), 6),
     }
 
 

@@ -38,6 +38,7 @@ from .._utils.logging import logger
 from . import scanner
 from .anatomy import Anatomy, load_anatomy, network_maps
 from .bold_noise import StructuredBoldNoise, physio_phases
+from .coupling import draw_departures, vigilance_eeg, visible_drive
 from .eeg_signals import (
     EEG_CHANNELS,
     band_noise,
@@ -49,9 +50,18 @@ from .eeg_signals import (
     spatial_mixing,
     topography,
 )
-from .haemodynamics import DT, WARMUP, canonical_hrf, slice_timing, smooth_noise
+from .haemodynamics import (
+    DT,
+    WARMUP,
+    canonical_hrf,
+    hrf_parameters,
+    network_signals,
+    slice_timing,
+    smooth_noise,
+)
 from .networks import ERPS, NETWORKS, NetworkSpec, oddball_events
 from .streams import realism_rng
+from .volumes import synthesize_volumes
 
 __all__ = [
     "NETWORKS",
@@ -66,6 +76,23 @@ __all__ = [
     "channel_layout",
     "slice_timing",
 ]
+
+
+#: How the ``desc-ceiling_bold`` image is defined (also written to its JSON sidecar).
+CEILING_DEFINITION = (
+    "BOLD predicted from the EEG-visible part of the neural drives, through the "
+    "true haemodynamics of the participant, without noise or scanner drift: "
+    "baseline * (1 + bold_amplitude * sum_k map_k * H_k[v_k](t_slice)) with "
+    "v_k = coupling * c_k + (1 - coupling**2) * e_k, the conditional mean of the "
+    "drive d_k given the noise-free EEG latent c_k = coupling * d_k + "
+    "sqrt(1 - coupling**2) * xi_k that modulates network k's rhythm (e_k: the "
+    "stimulus-locked part of the drive, which the ERPs reveal), and H_k the "
+    "participant's drive-to-BOLD transform (vigilance-state weights, spectral-"
+    "profile drive, HRF or Balloon model, amplitude-dependent latency). With linear "
+    "haemodynamics it is the conditional expectation of the noise-free BOLD given "
+    "everything the EEG carries, so no EEG model can predict the measured BOLD "
+    "better on average; with non-linear haemodynamics it is the plug-in estimate."
+)
 
 
 def _lap(clock, stage):
@@ -96,13 +123,18 @@ class SimulatedRun:
         BOLD without thermal noise.
     drives : pandas.DataFrame
         Per volume: mean drive of each network over the volume's TR window, its
-        HRF-convolved value at mid-volume (``<name>_hrf``), and ``drift``.
+        BOLD signal at mid-volume (``<name>_hrf``), ``drift``, the ceiling's signal
+        (``<name>_ceiling``) and, with departures from linear coupling, the BOLD
+        drive (``<name>_bold_drive``) and the drowsy fraction (``vigilance_drowsy``).
     volume_onsets : ndarray of shape (n_volumes,) float64
         True volume onsets in seconds from the first EEG sample.
     truth : dict
         JSON-serialisable ground truth (see :func:`GenerativeModel.simulate_run`).
     clean_eeg : ndarray of shape (n_channels, n_samples) float32 or None
         EEG without the scanner artifacts, when the preset adds them (else None).
+    ceiling : ndarray of shape (n_volumes, D, H, W) float32
+        The BOLD predicted from the EEG-visible part of the drives through the true
+        haemodynamics, without noise or drift (:data:`CEILING_DEFINITION`).
     """
 
     eeg: np.ndarray
@@ -117,6 +149,7 @@ class SimulatedRun:
     volume_onsets: np.ndarray
     truth: dict
     clean_eeg: np.ndarray | None = None
+    ceiling: np.ndarray | None = None
 
 
 class GenerativeModel:
@@ -157,6 +190,18 @@ class GenerativeModel:
         zooms = np.sqrt((self.anatomy.affine[:3, :3] ** 2).sum(0))  # (i, j, k) mm
         self.zooms_dhw = (float(zooms[2]), float(zooms[0]), float(zooms[1]))
 
+    def _departures(self, seed_sequence, subject, t_grid, c):
+        """Vigilance states and spectral drive of a run (own ``"state"`` stream)."""
+        return draw_departures(
+            self.preset,
+            self.networks,
+            self.topographies,
+            subject,
+            realism_rng(seed_sequence, "state"),
+            t_grid,
+            c,
+        )
+
     # -- timing --------------------------------------------------------------------
     def timing(self, n_volumes):
         """Sample count, first-volume sample and true onsets (s) of a run."""
@@ -196,6 +241,7 @@ class GenerativeModel:
         t_grid = np.arange(-WARMUP, duration + 1.0, DT)
         drives = smooth_noise(rng, (n_net, t_grid.size), DT, p.drive_timescale)
         independent = smooth_noise(rng, (n_net, t_grid.size), DT, p.drive_timescale)
+        event_drive = np.zeros_like(drives)
         events = None
         if p.paradigm == "oddball":
             ev_on, ev_kind = oddball_events(
@@ -208,7 +254,9 @@ class GenerativeModel:
             for k, net in enumerate(self.networks):
                 for kind, weight in net.event_weights.items():
                     for t0 in ev_on[ev_kind == kind]:
-                        drives[k, (t_grid >= t0) & (t_grid < t0 + 1.0)] += weight
+                        window = (t_grid >= t0) & (t_grid < t0 + 1.0)
+                        drives[k, window] += weight
+                        event_drive[k, window] += weight
             ev_samples = np.round(ev_on * sfreq).astype(int)
             events = pd.DataFrame(
                 {
@@ -222,13 +270,31 @@ class GenerativeModel:
 
         clock = _lap(clock, "drives")
         # ---- BOLD ------------------------------------------------------------------
-        bold_signal = np.stack(
-            [signal.fftconvolve(d, self.hrf)[: t_grid.size] for d in drives]
-        )  # (K, n_grid)
+        c = p.coupling * drives + np.sqrt(1 - p.coupling**2) * independent
+        dep = self._departures(seed_sequence, subject, t_grid, c)
+        hrf_peaks, dispersion = hrf_parameters(p, subject, n_net)
+
+        def signals(latent):  # BOLD drive -> BOLD signal per network, (K, n_grid)
+            return network_signals(
+                dep.bold_drive(latent),
+                preset=p,
+                peaks=hrf_peaks,
+                dispersion=dispersion,
+                default_hrf=self.hrf,
+                dt=DT,
+            )
+
+        bold_signal = signals(drives)
+        # the ceiling: the EEG-visible part of the drives, same haemodynamics
+        ceiling_signal = signals(visible_drive(c, event_drive, p.coupling))
         acq = onsets[:, None] + self.slice_times[None, :]  # (T, D)
-        per_slice = np.stack(
-            [np.interp(acq, t_grid, s) for s in bold_signal], axis=-1
-        ).astype(np.float32)  # (T, D, K)
+
+        def at_slices(sig):  # (K, n_grid) -> (T, D, K) float32
+            return np.stack([np.interp(acq, t_grid, x) for x in sig], -1).astype(
+                np.float32
+            )
+
+        per_slice, per_slice_ceiling = at_slices(bold_signal), at_slices(ceiling_signal)
         rel = (onsets - onsets[0]) / max(onsets[-1] - onsets[0] + p.tr, 1e-9)
         drift_coef = rng.normal(0, p.drift_amplitude, 3) / np.arange(1, 4)
         drift = (
@@ -251,8 +317,6 @@ class GenerativeModel:
         gains = (self.maps * baseline[None] * np.float32(p.bold_amplitude)).reshape(
             n_net, n_d, n_h * n_w
         )
-        noiseless = np.empty((n_volumes, n_d, n_h, n_w), dtype=np.float32)
-        bold = np.empty((n_volumes, n_d, n_h, n_w), dtype=np.int16)
         structured = None
         if p.has_structured_noise:  # own random stream: the main one is unchanged
             rng_bold = realism_rng(seed_sequence, "bold")
@@ -266,27 +330,22 @@ class GenerativeModel:
                 phases=physio_phases(rng_bold, duration + p.tr, subject["heart_rate"]),
                 preset=p,
             )
-        for z in range(n_d):
-            change = np.multiply(1.0 + drift[:, None], baseline[z].reshape(1, -1))
-            for k in range(n_net):  # K broadcasts beat a (T, K) @ (K, H*W) product
-                nz = np.flatnonzero(gains[k, z])
-                if nz.size:
-                    change[:, nz] += per_slice[:, z, k, None] * gains[k, z, nz][None]
-            noiseless[:, z] = change.reshape(n_volumes, n_h, n_w)
-            noisy = rng.standard_normal(change.shape, dtype=np.float32)
-            noisy *= noise_sd
-            noisy += change
-            if structured is not None:
-                noisy += structured.slice(z, acq[:, z])
-            np.abs(noisy, out=noisy)
-            np.clip(noisy, 0, 32767, out=noisy)
-            bold[:, z] = np.rint(noisy).reshape(n_volumes, n_h, n_w)
+        bold, noiseless, ceiling = synthesize_volumes(
+            rng,
+            per_slice=per_slice,
+            per_slice_ceiling=per_slice_ceiling,
+            drift=drift,
+            baseline=baseline,
+            gains=gains,
+            noise_sd=noise_sd,
+            structured=structured,
+            acq=acq,
+        )
 
         clock = _lap(clock, "bold")
         # ---- EEG ---------------------------------------------------------------------
         t_eeg = np.arange(n_samples) / sfreq
         gain = np.float32(subject["eeg_gain"])
-        c = p.coupling * drives + np.sqrt(1 - p.coupling**2) * independent
         sources = np.empty((n_net, n_samples), dtype=np.float32)
         for k, net in enumerate(self.networks):
             env = np.exp(
@@ -317,6 +376,14 @@ class GenerativeModel:
         line = self._line(rng, n_eeg, t_eeg)
         if line is not None:
             eeg_only += line
+        if dep.state is not None:  # the vigilance state shows in the EEG spectrum
+            eeg_only += vigilance_eeg(
+                dep.rng,
+                np.interp(t_eeg, t_grid, dep.drowsiness),
+                self.eeg_names,
+                sfreq,
+                subject["eeg_gain"],
+            )
 
         eeg = np.empty((len(self.ch_names), n_samples), dtype=np.float32)
         eeg_rows = [i for i, t in enumerate(self.ch_types) if t == "EEG"]
@@ -396,6 +463,14 @@ class GenerativeModel:
         for k, net in enumerate(self.networks):
             table[f"{net.name}_hrf"] = np.interp(mid, t_grid, bold_signal[k])
         table["drift"] = drift.astype(float)
+        for k, net in enumerate(self.networks):
+            table[f"{net.name}_ceiling"] = np.interp(mid, t_grid, ceiling_signal[k])
+        if p.has_nonlinear_coupling:
+            bold_drive = dep.bold_drive(drives)
+            for k, net in enumerate(self.networks):
+                table[f"{net.name}_bold_drive"] = (win @ bold_drive[k]) / counts
+        if dep.state is not None:
+            table["vigilance_drowsy"] = (win @ dep.state.astype(float)) / counts
         drives_df = pd.DataFrame(table).round(6)
 
         _lap(clock, "truth table")
@@ -426,6 +501,18 @@ class GenerativeModel:
             truth["artifacts"] = artifacts
         if structured is not None:
             truth["bold_structured_noise"] = structured.info(gm_mean)
+        truth["ceiling"] = CEILING_DEFINITION
+        if p.has_nonlinear_coupling:
+            truth["coupling_departures"] = dict(
+                dep.info,
+                haemodynamics=p.haemodynamics,
+                latency_shift_s=p.latency_shift,
+                hrf_time_to_peak_s={
+                    net.name: round(float(pk), 4)
+                    for net, pk in zip(self.networks, hrf_peaks, strict=True)
+                },
+                hrf_dispersion=round(dispersion, 4),
+            )
         return SimulatedRun(
             eeg=eeg,
             ch_names=list(self.ch_names),
@@ -439,6 +526,7 @@ class GenerativeModel:
             volume_onsets=onsets,
             truth=truth,
             clean_eeg=clean_eeg,
+            ceiling=ceiling,
         )
 
     def _line(self, rng, n_rows, t):

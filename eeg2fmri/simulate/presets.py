@@ -8,11 +8,14 @@ with a one-line message before anything is simulated.
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "SimulationPreset",
     "SIMULATION_PRESETS",
     "resolve_preset",
     "REALISM_FIELDS",
+    "COUPLING_FIELDS",
     "REALISTIC_NOISE",
     "WHITE_NOISE",
 ]
@@ -30,6 +33,19 @@ REALISM_FIELDS = (
     "gradient_artifact",
     "gradient_jitter",
     "pulse_artifact",
+)
+
+#: Preset fields of the departures from linear coupling (all off in the paper presets).
+COUPLING_FIELDS = (
+    "vigilance_dwell",
+    "state_weight",
+    "state_flip_fraction",
+    "spectral_drive",
+    "haemodynamics",
+    "latency_shift",
+    "hrf_peak_sd_subject",
+    "hrf_peak_sd_region",
+    "hrf_dispersion_sd",
 )
 
 
@@ -142,6 +158,31 @@ class SimulationPreset:
     pulse_artifact : float
         Realism option (0 = off). Peak amplitude (µV) of the pulse artifact locked
         to the heartbeats of the ECG channel (needs ``has_ecg`` to be corrected).
+    vigilance_dwell : (float, float) or None
+        Departure from linear coupling (None = off): a latent vigilance state
+        (alert/drowsy) switching after dwell times uniform in this range (s),
+        visible in the EEG (posterior alpha down, frontal theta up when drowsy);
+        the BOLD drive is multiplied by 1 when alert and ``state_weight`` when
+        drowsy (:mod:`eeg2fmri.simulate.coupling`).
+    state_weight : float
+        BOLD-drive weight in the drowsy state.
+    state_flip_fraction : float
+        Probability that a participant's state weights are negated (sign flip).
+    spectral_drive : float
+        Departure (0 = off), in [0, 1]: weight ``a`` of the spectral-profile drive
+        (relative high- vs low-frequency power near the network) in the BOLD drive
+        ``(1 - a) d + a s``.
+    haemodynamics : {"linear", "balloon"}
+        ``"balloon"``: the non-linear Balloon-Windkessel model (saturation,
+        refractoriness) instead of the HRF convolution.
+    latency_shift : float
+        Departure (0 = off): seconds by which the largest responses are advanced
+        (amplitude-dependent latency).
+    hrf_peak_sd_subject, hrf_peak_sd_region : float
+        Standard deviation (s) of the HRF time to peak across participants and
+        across regions (networks) within a participant (0 = canonical HRF).
+    hrf_dispersion_sd : float
+        Standard deviation of the HRF dispersion (fraction) across participants.
 
     Notes
     -----
@@ -194,6 +235,15 @@ class SimulationPreset:
     gradient_artifact: float = 0.0
     gradient_jitter: float = 0.05
     pulse_artifact: float = 0.0
+    vigilance_dwell: tuple | None = None
+    state_weight: float = 0.2
+    state_flip_fraction: float = 0.15
+    spectral_drive: float = 0.0
+    haemodynamics: str = "linear"
+    latency_shift: float = 0.0
+    hrf_peak_sd_subject: float = 0.0
+    hrf_peak_sd_region: float = 0.0
+    hrf_dispersion_sd: float = 0.0
 
     def replace(self, **overrides):
         """Return a checked copy with fields replaced (see :func:`resolve_preset`)."""
@@ -214,6 +264,19 @@ class SimulationPreset:
             or self.voxel_drift > 0
         )
 
+    @property
+    def has_nonlinear_coupling(self):
+        """True when the coupling departs from linear in band power through one HRF."""
+        return (
+            self.vigilance_dwell is not None
+            or self.spectral_drive > 0
+            or self.haemodynamics != "linear"
+            or self.latency_shift > 0
+            or self.hrf_peak_sd_subject > 0
+            or self.hrf_peak_sd_region > 0
+            or self.hrf_dispersion_sd > 0
+        )
+
     def to_dict(self):
         """Return the fields as a JSON-serialisable dict.
 
@@ -222,8 +285,13 @@ class SimulationPreset:
         """
         out = dataclasses.asdict(self)
         out["bold_shape"] = list(self.bold_shape)
+        if self.vigilance_dwell is not None:
+            out["vigilance_dwell"] = list(self.vigilance_dwell)
         if not (self.has_artifacts or self.has_structured_noise):
             for name in REALISM_FIELDS:
+                del out[name]
+        if not self.has_nonlinear_coupling:
+            for name in COUPLING_FIELDS:
                 del out[name]
         return out
 
@@ -318,6 +386,34 @@ SIMULATION_PRESETS = {
         gradient_jitter=0.05,
         pulse_artifact=60.0,
     ),
+    # noddi (rest, 63 EEG + ECG, TR 2.16 s) with every departure from linear
+    # coupling on: rest is where vigilance drifts most (Olbrich et al. 2009)
+    "realistic": SimulationPreset(
+        name="realistic",
+        task="rest",
+        paradigm="rest",
+        sfreq=250.0,
+        n_channels=64,
+        has_ecg=True,
+        tr=2.16,
+        bold_shape=(30, 64, 64),
+        n_volumes=300,
+        line_freq=50.0,
+        trigger="Scanner/Scan Start",
+        slice_markers=True,
+        pulse_markers=True,
+        field_strength=1.5,
+        **REALISTIC_NOISE,
+        vigilance_dwell=(30.0, 120.0),
+        state_weight=0.2,
+        state_flip_fraction=0.15,
+        spectral_drive=0.5,
+        haemodynamics="balloon",
+        latency_shift=0.6,
+        hrf_peak_sd_subject=0.8,
+        hrf_peak_sd_region=0.5,
+        hrf_dispersion_sd=0.1,
+    ),
 }
 
 _MAX_CHANNELS_EEG = 63
@@ -368,6 +464,17 @@ def resolve_preset(preset="noddi", **overrides):
         raise TypeError(
             f"unknown simulation parameter(s) {unknown}; valid ones: {sorted(fields)}"
         )
+    if overrides.get("vigilance_dwell") is not None:
+        try:
+            overrides["vigilance_dwell"] = tuple(
+                float(x) for x in overrides["vigilance_dwell"]
+            )
+        except (TypeError, ValueError):
+            _fail(
+                "vigilance_dwell",
+                "None or (min, max) seconds",
+                overrides["vigilance_dwell"],
+            )
     if "bold_shape" in overrides and overrides["bold_shape"] is not None:
         shape = overrides["bold_shape"]
         try:
@@ -451,3 +558,31 @@ def _check(p):
             _fail(field, "a non-negative number", getattr(p, field))
     if not p.drift_period > 0:
         _fail("drift_period", "a positive period in seconds", p.drift_period)
+    _check_coupling(p)
+
+
+def _check_coupling(p):
+    dwell = p.vigilance_dwell
+    if dwell is not None:
+        try:
+            lo, hi = (float(x) for x in dwell)
+        except (TypeError, ValueError):
+            lo = hi = float("nan")
+        if not 0 < lo <= hi:
+            _fail(
+                "vigilance_dwell",
+                "None or (min, max) seconds with 0 < min <= max",
+                dwell,
+            )
+    if not np.isfinite(p.state_weight) or abs(p.state_weight) > 2:
+        _fail("state_weight", "a weight in [-2, 2]", p.state_weight)
+    for field in ("state_flip_fraction", "spectral_drive"):
+        if not 0 <= getattr(p, field) <= 1:
+            _fail(field, "a number in [0, 1]", getattr(p, field))
+    if p.haemodynamics not in ("linear", "balloon"):
+        _fail("haemodynamics", "'linear' or 'balloon'", p.haemodynamics)
+    if not 0 <= p.latency_shift <= 3:
+        _fail("latency_shift", "seconds in [0, 3]", p.latency_shift)
+    for field in ("hrf_peak_sd_subject", "hrf_peak_sd_region", "hrf_dispersion_sd"):
+        if not 0 <= getattr(p, field) <= 3:
+            _fail(field, "a standard deviation in [0, 3]", getattr(p, field))

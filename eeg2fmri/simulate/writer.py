@@ -259,11 +259,28 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
             "RepetitionTime": tr,
             "SliceTiming": run.truth["slice_timing"],
             "SkullStripped": False,
-            "Description": "Simulated BOLD without thermal noise: baseline x (1 + "
+            "Description": "Simulated BOLD without noise: baseline x (1 + "
             "network signals + drift); scaled int16 (scl_slope).",
             "Sources": [bold_source],
         },
     )
+    if run.ceiling is not None:
+        _bold_image(run.ceiling, affine, tr, np.int16).to_filename(
+            deriv / f"{base}_desc-ceiling_bold.nii.gz"
+        )
+        _json(
+            deriv / f"{base}_desc-ceiling_bold.json",
+            {
+                "TaskName": task,
+                "RepetitionTime": tr,
+                "SliceTiming": run.truth["slice_timing"],
+                "SkullStripped": False,
+                "Description": "Ceiling of any EEG model: "
+                + run.truth.get("ceiling", "")
+                + " Scaled int16 (scl_slope).",
+                "Sources": [bold_source],
+            },
+        )
     _tsv(deriv / f"{base}_desc-drives_timeseries.tsv", run.drives)
     names = [n["name"] for n in run.truth["networks"]]
     columns = {
@@ -282,6 +299,21 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
         }
     )
     columns["drift"] = {"Description": "Slow scanner drift (fraction of baseline)."}
+    described = {
+        "_ceiling": "BOLD signal at mid-volume predicted from the EEG-visible part "
+        "of the {} drive (the desc-ceiling_bold signal).",
+        "_bold_drive": "Mean BOLD drive of the {} network over the volume's TR "
+        "window, after the departures from linear coupling (z units).",
+    }
+    for column in run.drives.columns:
+        for suffix, text in described.items():
+            if column.endswith(suffix) and column[: -len(suffix)] in names:
+                columns[column] = {"Description": text.format(column[: -len(suffix)])}
+    if "vigilance_drowsy" in run.drives.columns:
+        columns["vigilance_drowsy"] = {
+            "Description": "Fraction of the volume's TR window in the drowsy "
+            "vigilance state (0 alert, 1 drowsy)."
+        }
     _json(deriv / f"{base}_desc-drives_timeseries.json", columns)
     _json(deriv / f"{base}_desc-truth.json", run.truth)
     return deriv
@@ -518,7 +550,9 @@ def write_derivative_description(root, preset, *, readme_extra="", ignore_extra=
     )
     (deriv / "README").write_text(
         "Ground truth of the eeg2fmri simulation: *_desc-noiseless_bold.nii.gz (BOLD "
-        "without thermal noise), *_desc-drives_timeseries.tsv (per volume: network "
+        "without noise), *_desc-ceiling_bold.nii.gz (the BOLD predicted from what "
+        "the EEG carries, through the true haemodynamics: the ceiling of any EEG "
+        "model), *_desc-drives_timeseries.tsv (per volume: network "
         "drives, HRF-convolved drives, drift), *_desc-networks_mask.nii.gz (4-D, one "
         "network map per volume in the order of 'networks' in the truth JSON) and "
         "*_desc-truth.json (volume onsets in EEG seconds, coupling, seeds).\n"
