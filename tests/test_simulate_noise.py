@@ -97,3 +97,20 @@ def test_measure_bold_noise_checks_its_input():
         measure_bold_noise(vols[:2], mask)
     with pytest.raises(ValueError, match="detrend_order"):
         measure_bold_noise(vols, mask, detrend_order=9)
+
+
+def test_cli_white_noise_flag(tmp_path):
+    import json
+
+    from eeg2fmri.simulate.cli import main as cli_main
+
+    out = tmp_path / "white"
+    argv = [str(out), "--n-subjects", "1", "--n-volumes", "6", "--n-channels", "4"]
+    assert cli_main([*argv, "--bold-shape", "4,8,8", "--white-noise"]) == 0
+    truth = json.loads(
+        (
+            out / "derivatives/simulation/sub-01/func/sub-01_task-rest_desc-truth.json"
+        ).read_text()
+    )
+    assert "bold_structured_noise" not in truth
+    assert truth["preset"]["bold_noise"] == 0.01
