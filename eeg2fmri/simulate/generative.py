@@ -3,8 +3,10 @@
 :class:`GenerativeModel` puts together the parts, each in its own module:
 :mod:`.anatomy` (template and network maps), :mod:`.networks` (network library,
 oddball paradigm), :mod:`.eeg_signals` (channel layout, rhythms, 1/f, ECG),
-:mod:`.haemodynamics` (drives, HRF, slice timing) and :mod:`.scanner` (structured
-BOLD noise, MR artifacts). Only this module imports the others (no import cycle).
+:mod:`.haemodynamics` (drives, HRF, Balloon model, slice timing), :mod:`.coupling`
+(vigilance states, spectral-profile drive), :mod:`.bold_noise` (structured BOLD noise),
+:mod:`.volumes` (the BOLD images) and :mod:`.scanner` (MR artifacts in the EEG). Only
+this module imports them all; none of them imports it (no import cycle).
 
 Ground truth, in words:
 
@@ -17,9 +19,13 @@ Ground truth, in words:
   topography over the easycap-M1 10-10 montage, a frequency band and a sign.
 - **Drives**: one slow neural drive per network (Gaussian low-passed white noise,
   z-scored; plus 1 s boxcars after oddball stimuli, weighted per network).
-- **BOLD** = ``baseline * (1 + bold_amplitude * sum_k map_k * (HRF * drive_k)(t_slice)
-  + drift(t)) + thermal noise``, sampled at each slice's acquisition time
-  (``SliceTiming``), magnitude taken, stored as int16.
+- **BOLD** = ``baseline * (1 + bold_amplitude * sum_k map_k * H_k[b_k](t_slice)
+  + drift(t)) + thermal noise + structured noise``, sampled at each slice's
+  acquisition time (``SliceTiming``), magnitude taken, stored as int16. In the linear
+  presets ``b_k = drive_k`` and ``H_k`` is the canonical HRF convolution; the
+  departures of :mod:`.coupling` and :func:`.haemodynamics.network_signals` change
+  both. The **ceiling** replaces ``drive_k`` by its EEG-visible part
+  (:data:`CEILING_DEFINITION`).
 - **EEG** (µV) = sum_k topography_k x band-limited noise_k x envelope_k(t) + ERPs +
   spatially smooth 1/f background + line noise (+ ECG channel). The envelope is
   ``exp(depth * sign_k * c_k(t))`` with ``c_k = coupling * drive_k +
