@@ -7,7 +7,8 @@ brain (baseline > 0), every part from the run's ``"bold"`` random stream:
   with SD ``bold_ar_noise * baseline_v`` (physiological noise scales with the signal,
   Krüger & Glover 2001) and coefficients ``phi_v ~ N(bold_ar_coef,
   bold_ar_coef_sd)`` (clipped to [0, 0.95]), a spatially smooth map. The
-  innovations ``e_t`` are spatially smooth Gaussian fields (FWHM ``noise_fwhm`` mm).
+  innovations ``e_t`` are spatially smooth Gaussian fields (FWHM ``noise_fwhm`` mm;
+  drawn on the whole grid, kept inside the brain).
 - **Cardiac and respiratory fluctuations**: RETROICOR-like Fourier series (two
   harmonics) of the cardiac and respiratory phases (Glover et al. 2000), sampled at
   each slice's acquisition time and so aliased at the TR, weighted by ``CSF + 0.3
@@ -18,7 +19,7 @@ brain (baseline > 0), every part from the run's ``"bold"`` random stream:
   / k`` in spatially smooth maps, scaled to an SD of ``voxel_drift * baseline``.
 
 Spatial smoothness: a Gaussian of FWHM ``noise_fwhm`` mm (per axis in voxels from the
-affine), normalised so that the smoothed white field keeps unit variance.
+affine, cut at 3 SD), normalised so that the smoothed white field keeps unit variance.
 """
 
 import numpy as np
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 _FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+#: The smoothing kernels are cut at 3 SD (they keep 99.7 % of their weight).
+_TRUNCATE = 3.0
 
 
 def physio_phases(rng, duration, heart_rate, dt=0.02):
@@ -59,7 +62,9 @@ def physio_phases(rng, duration, heart_rate, dt=0.02):
         respiratory rate (drawn in 0.22-0.32 Hz) by 8 % over tens of seconds.
     """
     t = np.arange(0.0, duration + 2 * dt, dt)
-    slow = slow_noise(rng, t.size, dt, 20.0)
+    coarse = np.arange(0.0, t[-1] + 1.0, 0.5)  # rate changes over tens of seconds
+    slow = slow_noise(rng, coarse.size, 0.5, 20.0)
+    slow = np.stack([np.interp(t, coarse, row) for row in slow])
     f_card = heart_rate / 60.0 * (1 + 0.03 * slow[0])
     f_resp = rng.uniform(0.22, 0.32) * (1 + 0.08 * slow[1])
     cardiac = 2 * np.pi * np.cumsum(f_card) * dt + rng.uniform(0, 2 * np.pi)
@@ -78,10 +83,10 @@ def _kernel_norm(sigma):
     for s in sigma:
         if s <= 0:
             continue
-        half = int(4.0 * s + 0.5)
+        half = int(_TRUNCATE * s + 0.5)
         delta = np.zeros(2 * half + 1)
         delta[half] = 1.0
-        k = ndimage.gaussian_filter1d(delta, s, mode="constant")
+        k = ndimage.gaussian_filter1d(delta, s, mode="constant", truncate=_TRUNCATE)
         norm *= float(np.sqrt((k**2).sum()))
     return norm
 
@@ -104,7 +109,9 @@ def smooth_unit_field(x, sigma):
     if max(sigma) < 0.2:  # narrower than a fifth of a voxel: nothing to smooth
         return x
     full = (0.0,) * (x.ndim - len(sigma)) + tuple(sigma)
-    y = ndimage.gaussian_filter(x, full, mode="reflect", output=x.dtype)
+    y = ndimage.gaussian_filter(
+        x, full, mode="reflect", output=x.dtype, truncate=_TRUNCATE
+    )
     y /= np.asarray(_kernel_norm(sigma), dtype=x.dtype)
     return y
 
@@ -153,6 +160,8 @@ class StructuredBoldNoise:
         self.baseline = baseline.astype(np.float32)
         self.pulsatile = pulsatile.astype(np.float32)
         self.sigma = fwhm_to_sigma(p.noise_fwhm, zooms)
+        counts = self.inside.reshape(self.shape[0], -1).sum(1)
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])
         shape = self.shape
         self.phi = None
         self.ar = None
@@ -184,22 +193,28 @@ class StructuredBoldNoise:
             self.drift = coef.astype(np.float32)
 
     def _ar_field(self, rng, n_volumes, chunk=32):
-        """(T, D, H, W) float32 unit-variance AR(1) noise, spatially smooth."""
-        out = np.empty((n_volumes, *self.shape), dtype=np.float32)
-        phi = self.phi
+        """(T, n_inside) float32 unit-variance AR(1) noise, spatially smooth.
+
+        Columns are the in-brain voxels in C order, so slice ``z`` is the column
+        range ``self.offsets[z]:self.offsets[z + 1]``.
+        """
+        inside = self.inside.reshape(-1)
+        out = np.empty((n_volumes, int(inside.sum())), dtype=np.float32)
+        phi = self.phi.reshape(-1)[inside]
         innov = np.sqrt(1.0 - phi**2).astype(np.float32)
         for lo in range(0, n_volumes, chunk):
             hi = min(lo + chunk, n_volumes)
             e = smooth_unit_field(
                 rng.standard_normal((hi - lo, *self.shape), dtype=np.float32),
                 self.sigma,
-            )
+            ).reshape(hi - lo, -1)[:, inside]
+            e *= innov
             for t in range(lo, hi):
                 if t == 0:
-                    out[0] = e[0]  # stationary start
+                    out[0] = e[0] / innov  # stationary start
                 else:
                     np.multiply(phi, out[t - 1], out=out[t])
-                    out[t] += innov * e[t - lo]
+                    out[t] += e[t - lo]
         return out
 
     def slice(self, z, acq_times):
@@ -218,9 +233,8 @@ class StructuredBoldNoise:
         if not inside.any():
             return out
         if self.ar is not None:
-            out += self.ar[:, z].reshape(acq_times.size, -1) * (
-                np.float32(p.bold_ar_noise) * base
-            )
+            cols = self.ar[:, self.offsets[z] : self.offsets[z + 1]]
+            out[:, inside] += cols * (np.float32(p.bold_ar_noise) * base[inside])
         t_grid, card, resp = self.phases
         for name, phase in (("cardiac", card), ("respiratory", resp)):
             if name not in self.physio:

@@ -54,14 +54,16 @@ def synthesize_volumes(
     for z in range(n_d):
         base = baseline[z].reshape(1, -1)
         change = np.multiply(1.0 + drift[:, None], base)
-        best = np.repeat(base, n_t, axis=0)
         for k in range(n_net):  # K broadcasts beat a (T, K) @ (K, H*W) product
             nz = np.flatnonzero(gains[k, z])
             if nz.size:
-                g = gains[k, z, nz][None]
-                change[:, nz] += per_slice[:, z, k, None] * g
-                best[:, nz] += per_slice_ceiling[:, z, k, None] * g
+                change[:, nz] += per_slice[:, z, k, None] * gains[k, z, nz][None]
         noiseless[:, z] = change.reshape(n_t, n_h, n_w)
+        # ceiling: one product over the voxels of any map (no drift)
+        best = np.repeat(base, n_t, axis=0)
+        union = np.flatnonzero(gains[:, z].any(axis=0))
+        if union.size:
+            best[:, union] += per_slice_ceiling[:, z] @ gains[:, z, union]
         ceiling[:, z] = best.reshape(n_t, n_h, n_w)
         noisy = rng.standard_normal(change.shape, dtype=np.float32)
         noisy *= noise_sd
