@@ -16,6 +16,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 
+from .eeg_signals import ecg_waveform, heartbeats, montage_positions, pink_noise
+
 __all__ = [
     "RENAME_10_20_OLD",
     "CapPlan",
@@ -176,9 +178,7 @@ def resample_ratio(sfreq_in, sfreq_out):
 
 
 def _montage_names():
-    from .generative import _montage_positions
-
-    return {n.lower(): n for n in _montage_positions()}
+    return {n.lower(): n for n in montage_positions()}
 
 
 def _extra_type(name, original_names, montage):
@@ -491,9 +491,7 @@ def extra_channel_data(extra, eeg, eeg_names, sfreq, rng, heart_rate):
     - ``EMG``: 20-250 Hz noise (below Nyquist) of about 5 µV with slow bursts.
     - ``ECG``: heartbeats at ``heart_rate`` (R peak 800 µV) over 20 µV of 1/f noise.
     """
-    from .generative import _ecg_waveform, _heartbeats, _montage_positions, _pink_noise
-
-    pos = _montage_positions()
+    pos = montage_positions()
     names = list(eeg_names)
     n_samples = eeg.shape[1]
     out = np.zeros((len(extra), n_samples), dtype=np.float32)
@@ -503,7 +501,7 @@ def extra_channel_data(extra, eeg, eeg_names, sfreq, rng, heart_rate):
             w = 1.0 / np.maximum(d, 1e-3) ** 2
             w /= w.sum()
             out[row] = (w.astype(np.float32) @ eeg[idx]).astype(np.float32)
-            out[row] += 2.0 * _pink_noise(rng, 1, n_samples, sfreq)[0]
+            out[row] += 2.0 * pink_noise(rng, 1, n_samples, sfreq)[0]
         elif kind == "EOG" and not name.upper().startswith("H"):
             idx, _ = _nearest(names, pos, (pos["Fp1"] + pos["Fp2"]) / 2)
             tk = np.arange(0, 0.6, 1 / sfreq)
@@ -524,9 +522,9 @@ def extra_channel_data(extra, eeg, eeg_names, sfreq, rng, heart_rate):
             x *= np.exp(0.7 * _slow_wander(rng, n_samples, sfreq, 2.0))
             out[row] = 5.0 * x / max(x.std(), 1e-12)
         else:  # ECG
-            wave, offset = _ecg_waveform(sfreq)
-            ecg = 20.0 * _pink_noise(rng, 1, n_samples, sfreq)[0]
-            for s in np.round(_heartbeats(rng, n_samples / sfreq, heart_rate) * sfreq):
+            wave, offset = ecg_waveform(sfreq)
+            ecg = 20.0 * pink_noise(rng, 1, n_samples, sfreq)[0]
+            for s in np.round(heartbeats(rng, n_samples / sfreq, heart_rate) * sfreq):
                 lo = int(s) - offset
                 a, b = max(lo, 0), min(lo + wave.size, n_samples)
                 if b > a:

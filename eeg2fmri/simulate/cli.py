@@ -94,6 +94,11 @@ def build_parser():
         help="EEG-BOLD coupling in [0, 1] (default: the preset's)",
     )
     parser.add_argument(
+        "--white-noise",
+        action="store_true",
+        help="white thermal BOLD noise only (no AR, physiological or drift noise)",
+    )
+    parser.add_argument(
         "--random-seed",
         type=int,
         default=None,
@@ -147,6 +152,10 @@ def main(argv=None):
         )
         if v is not None
     }
+    if args.white_noise:
+        from .presets import WHITE_NOISE
+
+        overrides.update(WHITE_NOISE)
     start = time.perf_counter()
     try:
         out = simulate_dataset(

@@ -11,7 +11,8 @@ import numpy as np
 from .._utils.logging import logger
 from .generative import GenerativeModel
 from .presets import resolve_preset
-from .writer import write_network_maps, write_run, write_top_level
+from .sidecars import write_top_level
+from .writer import write_network_maps, write_run
 
 __all__ = ["simulate_dataset", "root_seed_sequence", "atomic_dataset_dir"]
 
@@ -58,6 +59,12 @@ def _subject_params(root_ss, index):
         "heart_rate": round(float(rng.uniform(55, 80)), 3),
         "s0": round(float(rng.uniform(900, 1100)), 3),
         "eeg_gain": round(float(rng.uniform(0.8, 1.2)), 4),
+        # unit draws scaled by the preset's departures from linear coupling (drawn
+        # after the others, so that adding them changed no earlier value)
+        "hrf_z": round(float(rng.standard_normal()), 6),
+        "dispersion_z": round(float(rng.standard_normal()), 6),
+        "hrf_region_z": [round(float(z), 6) for z in rng.standard_normal(6)],
+        "flip_u": round(float(rng.uniform()), 6),
     }
 
 
@@ -172,9 +179,10 @@ def simulate_dataset(
     out_dir : str or Path
         Dataset root to create. Must not exist or be empty, unless ``overwrite``.
     preset : str or SimulationPreset, default="noddi"
-        ``"noddi"``, ``"oddball"``, ``"cnepfl"`` or ``"inscanner"`` (raw MR-room
-        EEG with gradient and pulse artifacts, structured BOLD noise; see
-        :data:`SIMULATION_PRESETS`).
+        ``"noddi"``, ``"oddball"``, ``"cnepfl"``, ``"inscanner"`` (raw MR-room
+        EEG with gradient and pulse artifacts) or ``"realistic"`` (non-linear
+        EEG-BOLD coupling); every preset has BOLD noise like real EPI (pass
+        ``**WHITE_NOISE`` for white noise). See :data:`SIMULATION_PRESETS`.
     n_subjects : int, default=2
         Subjects labelled ``01``, ``02``, ...
     n_runs : int, default=1
@@ -223,7 +231,8 @@ def simulate_dataset(
       ``pixdim[4]`` = TR in seconds) and, for task presets, ``<base>_events.tsv``
       (onsets relative to the first volume);
     - ``derivatives/simulation/sub-XX/func/``: ``<base>_desc-noiseless_bold.nii.gz``
-      (+ .json; scaled int16), ``<base>_desc-drives_timeseries.tsv`` (+ .json),
+      and ``<base>_desc-ceiling_bold.nii.gz`` (the BOLD predicted from what the EEG
+      carries; + .json; scaled int16), ``<base>_desc-drives_timeseries.tsv`` (+ .json),
       ``<base>_desc-networks_mask.nii.gz`` (4-D, one map per network, + .json) and
       ``<base>_desc-truth.json`` (volume onsets in EEG seconds and samples,
       coupling, networks with band and sign, seeds, preset);

@@ -31,19 +31,21 @@ from .dataset import (
 )
 from .generative import GenerativeModel, channel_layout
 from .presets import resolve_preset
+from .sidecars import (
+    write_derivative_description,
+    write_eeg_task_sidecar,
+    write_events_sidecar,
+    write_participants,
+    write_raw_description,
+)
 from .writer import (
     DERIV_NAME,
     _bold_image,
     _json,
     _tsv,
     run_basename,
-    write_derivative_description,
     write_eeg_recording,
-    write_eeg_task_sidecar,
-    write_events_sidecar,
     write_network_maps,
-    write_participants,
-    write_raw_description,
     write_truth,
 )
 

@@ -8,24 +8,44 @@ with a one-line message before anything is simulated.
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "SimulationPreset",
     "SIMULATION_PRESETS",
     "resolve_preset",
     "REALISM_FIELDS",
-    "INSCANNER_MEASURED",
+    "COUPLING_FIELDS",
+    "REALISTIC_NOISE",
+    "WHITE_NOISE",
 ]
 
 #: Preset fields that add scanner realism (all off by default).
 REALISM_FIELDS = (
     "bold_ar_noise",
     "bold_ar_coef",
+    "bold_ar_coef_sd",
     "cardiac_noise",
     "respiratory_noise",
     "voxel_drift",
+    "drift_period",
+    "noise_fwhm",
     "gradient_artifact",
     "gradient_jitter",
     "pulse_artifact",
+)
+
+#: Preset fields of the departures from linear coupling (all off in the paper presets).
+COUPLING_FIELDS = (
+    "vigilance_dwell",
+    "state_weight",
+    "state_flip_fraction",
+    "spectral_drive",
+    "haemodynamics",
+    "latency_shift",
+    "hrf_peak_sd_subject",
+    "hrf_peak_sd_region",
+    "hrf_dispersion_sd",
 )
 
 
@@ -107,19 +127,28 @@ class SimulationPreset:
     field_strength : float
         Magnetic field strength in tesla (sidecar only).
     bold_ar_noise : float
-        Realism option (0 = off). Standard deviation of a temporally autocorrelated
-        AR(1) noise per voxel, fraction of the mean grey-matter baseline, added to
-        the thermal noise.
+        Structured-noise option (0 = off). Standard deviation of a temporally
+        autocorrelated AR(1) noise per voxel, fraction of the voxel's baseline,
+        added to the thermal noise (:mod:`eeg2fmri.simulate.bold_noise`).
     bold_ar_coef : float
-        AR(1) coefficient of that noise, in [0, 1).
+        Mean AR(1) coefficient of that noise across voxels, in [0, 1).
+    bold_ar_coef_sd : float
+        Standard deviation of the AR(1) coefficient across voxels (a spatially
+        smooth map, clipped to [0, 0.95]).
     cardiac_noise, respiratory_noise : float
-        Realism options (0 = off). Standard deviation of cardiac and respiratory
-        fluctuations (two-harmonic Fourier series of each phase, sampled at each
-        slice's acquisition time, hence aliased at the TR), fraction of the baseline
-        where ``CSF + 0.3 GM`` equals 1.
+        Structured-noise options (0 = off). Standard deviation of cardiac and
+        respiratory fluctuations (two-harmonic Fourier series of each phase, sampled
+        at each slice's acquisition time, hence aliased at the TR), fraction of the
+        baseline where ``CSF + 0.3 GM`` equals 1.
     voxel_drift : float
-        Realism option (0 = off). Standard deviation of a slow drift with random
-        coefficients per voxel, fraction of the baseline.
+        Structured-noise option (0 = off). Standard deviation of a slow drift with
+        random cosine coefficients per voxel, fraction of the baseline.
+    drift_period : float
+        Shortest period (s) of that drift's cosine basis (SPM's 128 s high-pass
+        cut-off).
+    noise_fwhm : float
+        Spatial smoothness (FWHM, mm) of the AR noise and of the maps of the
+        physiological and drift coefficients (0 = white in space).
     gradient_artifact : float
         Realism option (0 = off). Typical peak amplitude (µV) of the MR gradient
         artifact in the EEG: one waveform per slice (``bold_shape[0]`` slices back to
@@ -129,13 +158,41 @@ class SimulationPreset:
     pulse_artifact : float
         Realism option (0 = off). Peak amplitude (µV) of the pulse artifact locked
         to the heartbeats of the ECG channel (needs ``has_ecg`` to be corrected).
+    vigilance_dwell : (float, float) or None
+        Departure from linear coupling (None = off): a latent vigilance state
+        (alert/drowsy) switching after dwell times uniform in this range (s),
+        visible in the EEG (posterior alpha down, frontal theta up when drowsy);
+        the BOLD drive is multiplied by 1 when alert and ``state_weight`` when
+        drowsy (:mod:`eeg2fmri.simulate.coupling`).
+    state_weight : float
+        BOLD-drive weight in the drowsy state.
+    state_flip_fraction : float
+        Probability that a participant's state weights are negated (sign flip).
+    spectral_drive : float
+        Departure (0 = off), in [0, 1]: weight ``a`` of the spectral-profile drive
+        (relative high- vs low-frequency power near the network) in the BOLD drive
+        ``(1 - a) d + a s``.
+    haemodynamics : {"linear", "balloon"}
+        ``"balloon"``: the non-linear Balloon-Windkessel model (saturation,
+        refractoriness) instead of the HRF convolution.
+    latency_shift : float
+        Departure (0 = off): seconds by which the largest responses are advanced
+        (amplitude-dependent latency).
+    hrf_peak_sd_subject, hrf_peak_sd_region : float
+        Standard deviation (s) of the HRF time to peak across participants and
+        across regions (networks) within a participant (0 = canonical HRF).
+    hrf_dispersion_sd : float
+        Standard deviation of the HRF dispersion (fraction) across participants.
 
     Notes
     -----
-    The realism options draw from their own random streams; with all of them at 0
-    (the default of every preset except ``inscanner``) a preset writes the same files
-    as before the options existed, and :meth:`to_dict` leaves them out. With them
-    on, the clean EEG (without artifacts) is written to ``derivatives/simulation``.
+    The realism options draw from their own random streams, so the EEG and the
+    noise-free BOLD do not depend on them. Every preset of
+    :data:`SIMULATION_PRESETS` has structured BOLD noise like real EPI
+    (:data:`REALISTIC_NOISE`); ``preset.replace(**WHITE_NOISE)`` gives the white
+    thermal noise of the first versions back, and with it and no artifacts
+    :meth:`to_dict` leaves the realism fields out. With artifacts on, the clean EEG
+    (without them) is written to ``derivatives/simulation``.
     """
 
     name: str
@@ -168,13 +225,25 @@ class SimulationPreset:
     eeg_reference: str = "FCz"
     field_strength: float = 3.0
     bold_ar_noise: float = 0.0
-    bold_ar_coef: float = 0.5
+    bold_ar_coef: float = 0.45
+    bold_ar_coef_sd: float = 0.08
     cardiac_noise: float = 0.0
     respiratory_noise: float = 0.0
     voxel_drift: float = 0.0
+    drift_period: float = 128.0
+    noise_fwhm: float = 5.0
     gradient_artifact: float = 0.0
     gradient_jitter: float = 0.05
     pulse_artifact: float = 0.0
+    vigilance_dwell: tuple | None = None
+    state_weight: float = 0.2
+    state_flip_fraction: float = 0.15
+    spectral_drive: float = 0.0
+    haemodynamics: str = "linear"
+    latency_shift: float = 0.0
+    hrf_peak_sd_subject: float = 0.0
+    hrf_peak_sd_region: float = 0.0
+    hrf_dispersion_sd: float = 0.0
 
     def replace(self, **overrides):
         """Return a checked copy with fields replaced (see :func:`resolve_preset`)."""
@@ -195,6 +264,19 @@ class SimulationPreset:
             or self.voxel_drift > 0
         )
 
+    @property
+    def has_nonlinear_coupling(self):
+        """True when the coupling departs from linear in band power through one HRF."""
+        return (
+            self.vigilance_dwell is not None
+            or self.spectral_drive > 0
+            or self.haemodynamics != "linear"
+            or self.latency_shift > 0
+            or self.hrf_peak_sd_subject > 0
+            or self.hrf_peak_sd_region > 0
+            or self.hrf_dispersion_sd > 0
+        )
+
     def to_dict(self):
         """Return the fields as a JSON-serialisable dict.
 
@@ -203,13 +285,43 @@ class SimulationPreset:
         """
         out = dataclasses.asdict(self)
         out["bold_shape"] = list(self.bold_shape)
+        if self.vigilance_dwell is not None:
+            out["vigilance_dwell"] = list(self.vigilance_dwell)
         if not (self.has_artifacts or self.has_structured_noise):
             for name in REALISM_FIELDS:
+                del out[name]
+        if not self.has_nonlinear_coupling:
+            for name in COUPLING_FIELDS:
                 del out[name]
         return out
 
 
-#: Reduced-size versions of the paper's three datasets (Table 1).
+#: Structured BOLD noise like real EPI, on in every preset (values and sources:
+#: docs/user_guide/simulator.rst, "BOLD noise"). AR(1) 0.45 +- 0.08 across voxels,
+#: FWHM 5 mm, drift periods >= 128 s, aliased cardiac and respiratory fluctuations.
+REALISTIC_NOISE = {
+    "bold_noise": 0.005,
+    "bold_ar_noise": 0.011,
+    "bold_ar_coef": 0.45,
+    "bold_ar_coef_sd": 0.08,
+    "cardiac_noise": 0.006,
+    "respiratory_noise": 0.006,
+    "voxel_drift": 0.006,
+    "drift_period": 128.0,
+    "noise_fwhm": 5.0,
+}
+
+#: Overrides that give the white thermal noise of the first simulator versions back.
+WHITE_NOISE = {
+    "bold_noise": 0.01,
+    "bold_ar_noise": 0.0,
+    "cardiac_noise": 0.0,
+    "respiratory_noise": 0.0,
+    "voxel_drift": 0.0,
+}
+
+#: Reduced-size versions of the paper's three datasets (Table 1), an in-scanner
+#: recording and a preset whose coupling departs from linear (``realistic``).
 SIMULATION_PRESETS = {
     "noddi": SimulationPreset(
         name="noddi",
@@ -226,6 +338,7 @@ SIMULATION_PRESETS = {
         slice_markers=True,
         pulse_markers=True,
         field_strength=1.5,
+        **REALISTIC_NOISE,
     ),
     "oddball": SimulationPreset(
         name="oddball",
@@ -240,6 +353,7 @@ SIMULATION_PRESETS = {
         line_freq=60.0,
         trigger="Response/R128",
         eeg_reference="Cz",
+        **REALISTIC_NOISE,
     ),
     "cnepfl": SimulationPreset(
         name="cnepfl",
@@ -253,6 +367,7 @@ SIMULATION_PRESETS = {
         n_volumes=120,
         line_freq=50.0,
         trigger="Response/R128",
+        **dict(REALISTIC_NOISE, bold_ar_coef=0.6),  # TR 1.28 s: exp(-TR / 2.5 s)
     ),
     "inscanner": SimulationPreset(
         name="inscanner",
@@ -266,23 +381,40 @@ SIMULATION_PRESETS = {
         n_volumes=300,
         line_freq=50.0,
         trigger="Response/R128",
-        bold_noise=0.01,
-        bold_ar_noise=0.012,
-        bold_ar_coef=0.68,
-        cardiac_noise=0.01,
-        respiratory_noise=0.008,
-        voxel_drift=0.004,
+        **REALISTIC_NOISE,
         gradient_artifact=2000.0,
         gradient_jitter=0.05,
         pulse_artifact=60.0,
     ),
+    # noddi (rest, 63 EEG + ECG, TR 2.16 s) with every departure from linear
+    # coupling on: rest is where vigilance drifts most (Olbrich et al. 2009)
+    "realistic": SimulationPreset(
+        name="realistic",
+        task="rest",
+        paradigm="rest",
+        sfreq=250.0,
+        n_channels=64,
+        has_ecg=True,
+        tr=2.16,
+        bold_shape=(30, 64, 64),
+        n_volumes=300,
+        line_freq=50.0,
+        trigger="Scanner/Scan Start",
+        slice_markers=True,
+        pulse_markers=True,
+        field_strength=1.5,
+        **REALISTIC_NOISE,
+        vigilance_dwell=(30.0, 120.0),
+        state_weight=0.2,
+        state_flip_fraction=0.15,
+        spectral_drive=0.5,
+        haemodynamics="balloon",
+        latency_shift=0.6,
+        hrf_peak_sd_subject=0.8,
+        hrf_peak_sd_region=0.5,
+        hrf_dispersion_sd=0.1,
+    ),
 }
-
-#: What the ``inscanner`` preset's BOLD measures with its default shape (32, 64, 64)
-#: and 300 volumes, seeds 0-2 (:func:`eeg2fmri.simulate.scanner.measure_bold_noise`:
-#: median over in-brain voxels, linear trend removed). Real 3 T EPI: tSNR 28-128,
-#: lag-1 autocorrelation about 0.4.
-INSCANNER_MEASURED = {"tsnr": (58.2, 58.7), "lag1_autocorrelation": (0.38, 0.40)}
 
 _MAX_CHANNELS_EEG = 63
 _MAX_NETWORKS = 6
@@ -332,6 +464,17 @@ def resolve_preset(preset="noddi", **overrides):
         raise TypeError(
             f"unknown simulation parameter(s) {unknown}; valid ones: {sorted(fields)}"
         )
+    if overrides.get("vigilance_dwell") is not None:
+        try:
+            overrides["vigilance_dwell"] = tuple(
+                float(x) for x in overrides["vigilance_dwell"]
+            )
+        except (TypeError, ValueError):
+            _fail(
+                "vigilance_dwell",
+                "None or (min, max) seconds",
+                overrides["vigilance_dwell"],
+            )
     if "bold_shape" in overrides and overrides["bold_shape"] is not None:
         shape = overrides["bold_shape"]
         try:
@@ -410,3 +553,36 @@ def _check(p):
             _fail(field, "a non-negative number", getattr(p, field))
     if not 0 <= p.bold_ar_coef < 1:
         _fail("bold_ar_coef", "an AR(1) coefficient in [0, 1)", p.bold_ar_coef)
+    for field in ("bold_ar_coef_sd", "noise_fwhm"):
+        if not getattr(p, field) >= 0:
+            _fail(field, "a non-negative number", getattr(p, field))
+    if not p.drift_period > 0:
+        _fail("drift_period", "a positive period in seconds", p.drift_period)
+    _check_coupling(p)
+
+
+def _check_coupling(p):
+    dwell = p.vigilance_dwell
+    if dwell is not None:
+        try:
+            lo, hi = (float(x) for x in dwell)
+        except (TypeError, ValueError):
+            lo = hi = float("nan")
+        if not 0 < lo <= hi:
+            _fail(
+                "vigilance_dwell",
+                "None or (min, max) seconds with 0 < min <= max",
+                dwell,
+            )
+    if not np.isfinite(p.state_weight) or abs(p.state_weight) > 2:
+        _fail("state_weight", "a weight in [-2, 2]", p.state_weight)
+    for field in ("state_flip_fraction", "spectral_drive"):
+        if not 0 <= getattr(p, field) <= 1:
+            _fail(field, "a number in [0, 1]", getattr(p, field))
+    if p.haemodynamics not in ("linear", "balloon"):
+        _fail("haemodynamics", "'linear' or 'balloon'", p.haemodynamics)
+    if not 0 <= p.latency_shift <= 3:
+        _fail("latency_shift", "seconds in [0, 3]", p.latency_shift)
+    for field in ("hrf_peak_sd_subject", "hrf_peak_sd_region", "hrf_dispersion_sd"):
+        if not 0 <= getattr(p, field) <= 3:
+            _fail(field, "a standard deviation in [0, 3]", getattr(p, field))

@@ -1,20 +1,10 @@
-"""What the scanner adds: structured BOLD noise and the EEG artifacts of the MR room.
+"""What the MR scanner adds to the EEG: gradient and pulse artifacts.
 
-Every function here is used only when one of the realism options of a
-:class:`~eeg2fmri.simulate.SimulationPreset` is non-zero (``bold_ar_noise``,
-``cardiac_noise``, ``respiratory_noise``, ``voxel_drift``, ``gradient_artifact``,
-``pulse_artifact``), and draws from its own random streams (:func:`realism_rng`), so
-that the presets without these options give the same files as before they existed,
-and a preset with them gives the same clean EEG and neural drives as without them.
-
-BOLD noise (added to the thermal white noise, in intensity units)
-    - AR(1) noise per voxel, ``x_t = phi x_{t-1} + sqrt(1 - phi**2) sd e_t`` with
-      ``sd = bold_ar_noise * mean grey-matter baseline``;
-    - cardiac and respiratory fluctuations: RETROICOR-like Fourier series (two
-      harmonics) of the cardiac and respiratory phases, sampled at each slice's
-      acquisition time and therefore aliased at the TR; weighted by
-      ``CSF + 0.3 GM`` (pulsatile vessels and CSF);
-    - a slow per-voxel drift (random coefficients of three cosines over the run).
+Used only when ``gradient_artifact`` or ``pulse_artifact`` of a
+:class:`~eeg2fmri.simulate.SimulationPreset` is non-zero; each draws from its own
+random stream (:func:`~eeg2fmri.simulate.streams.realism_rng`), so that a preset with
+them gives the same clean EEG and neural drives as without them. The structured BOLD
+noise is in :mod:`eeg2fmri.simulate.bold_noise` (re-exported here).
 
 Gradient artifact (EEG, µV)
     One waveform per slice and per gradient axis (slice select + spoiler on z, the
@@ -34,162 +24,22 @@ Pulse (ballistocardiogram) artifact (EEG, µV)
 import numpy as np
 from scipy import ndimage, signal
 
+from .bold_noise import measure_bold_noise, physio_phases
+from .eeg_signals import montage_positions
+from .streams import realism_rng, slow_noise
+
 __all__ = [
     "realism_rng",
     "physio_phases",
-    "structured_bold_noise",
+    "measure_bold_noise",
     "gradient_waveforms",
     "add_gradient_artifact",
     "add_pulse_artifact",
 ]
 
-#: Spawn-key suffixes of the realism streams (appended to the run's spawn key).
-_STREAMS = {"bold": 1001, "gradient": 1002, "pulse": 1003}
-
 #: Delay (s) from the ECG R peak to the pulse artifact onset, and its duration (s).
 PULSE_DELAY = 0.2
 PULSE_DURATION = 0.6
-
-
-def realism_rng(seed_sequence, stream):
-    """Independent Generator for one realism stream of a run.
-
-    Parameters
-    ----------
-    seed_sequence : numpy.random.SeedSequence
-        The run's seed sequence.
-    stream : {"bold", "gradient", "pulse"}
-
-    Returns
-    -------
-    rng : numpy.random.Generator
-        Seeded by ``SeedSequence(entropy, spawn_key=(*spawn_key, code))``: it does
-        not consume any draw of the run's main stream.
-    """
-    ss = np.random.SeedSequence(
-        seed_sequence.entropy,
-        spawn_key=(*seed_sequence.spawn_key, _STREAMS[stream]),
-    )
-    return np.random.default_rng(ss)
-
-
-def physio_phases(rng, duration, heart_rate, dt=0.02):
-    """Cardiac and respiratory phases on a regular grid.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    duration : float
-        Seconds to cover (from 0).
-    heart_rate : float
-        Mean heart rate in beats per minute.
-    dt : float, default=0.02
-        Grid step in seconds.
-
-    Returns
-    -------
-    t : ndarray of shape (n,)
-        Grid times in seconds.
-    cardiac, respiratory : ndarray of shape (n,)
-        Phases in radians (unwrapped). The cardiac rate varies by 3 % and the
-        respiratory rate (drawn in 0.22-0.32 Hz) by 8 % over tens of seconds.
-    """
-    t = np.arange(0.0, duration + 2 * dt, dt)
-    slow = _slow(rng, t.size, dt, 20.0)
-    f_card = heart_rate / 60.0 * (1 + 0.03 * slow[0])
-    f_resp = rng.uniform(0.22, 0.32) * (1 + 0.08 * slow[1])
-    cardiac = 2 * np.pi * np.cumsum(f_card) * dt + rng.uniform(0, 2 * np.pi)
-    respiratory = 2 * np.pi * np.cumsum(f_resp) * dt + rng.uniform(0, 2 * np.pi)
-    return t, cardiac, respiratory
-
-
-def _slow(rng, n, dt, timescale, rows=2):
-    """(rows, n) Gaussian low-passed noise, z-scored."""
-    x = ndimage.gaussian_filter1d(
-        rng.standard_normal((rows, n)), timescale / dt, axis=-1, mode="wrap"
-    )
-    return (x - x.mean(-1, keepdims=True)) / np.maximum(x.std(-1, keepdims=True), 1e-12)
-
-
-def structured_bold_noise(
-    rng,
-    acq_times,
-    baseline,
-    pulsatile,
-    *,
-    gm_mean,
-    ar_noise,
-    ar_coef,
-    cardiac_noise,
-    respiratory_noise,
-    voxel_drift,
-    phases,
-):
-    """Structured (non-white) BOLD noise of one slice.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    acq_times : ndarray of shape (T,)
-        Acquisition time (s) of this slice in each volume.
-    baseline : ndarray of shape (V,)
-        Baseline intensity of the slice's voxels.
-    pulsatile : ndarray of shape (V,)
-        Weight of the physiological fluctuations per voxel (``CSF + 0.3 GM``).
-    gm_mean : float
-        Mean grey-matter baseline (scale of the AR noise).
-    ar_noise, ar_coef : float
-        AR(1) standard deviation (fraction of ``gm_mean``) and coefficient.
-    cardiac_noise, respiratory_noise : float
-        Standard deviation of the physiological fluctuations where ``pulsatile``
-        is 1, fraction of the baseline.
-    voxel_drift : float
-        Standard deviation of the slow per-voxel drift, fraction of the baseline.
-    phases : tuple of ndarray
-        ``(t, cardiac, respiratory)`` from :func:`physio_phases`.
-
-    Returns
-    -------
-    noise : ndarray of shape (T, V) float32
-        Intensity units.
-    """
-    n_t, n_v = acq_times.size, baseline.size
-    out = np.zeros((n_t, n_v), dtype=np.float32)
-    inside = np.flatnonzero(baseline > 0)
-    if inside.size == 0:
-        return out
-    base = baseline[inside].astype(np.float32)
-    if ar_noise > 0:
-        sd = np.float32(ar_noise * gm_mean)
-        innov = np.float32(np.sqrt(1 - ar_coef**2))
-        e = rng.standard_normal((n_t, inside.size), dtype=np.float32)
-        ar = np.empty_like(e)
-        ar[0] = e[0]
-        for t in range(1, n_t):
-            ar[t] = np.float32(ar_coef) * ar[t - 1] + innov * e[t]
-        out[:, inside] += sd * ar
-    t_grid, card, resp = phases
-    for amp, phase in ((cardiac_noise, card), (respiratory_noise, resp)):
-        if amp <= 0:
-            continue
-        ph = np.interp(acq_times, t_grid, phase)
-        basis = np.stack(
-            [np.cos(ph), np.sin(ph), np.cos(2 * ph), np.sin(2 * ph)], axis=1
-        ).astype(np.float32)  # (T, 4)
-        coef = rng.standard_normal((4, inside.size)).astype(np.float32)
-        coef[2:] *= 0.5  # second harmonic weaker
-        coef /= np.sqrt((coef**2).sum(0, keepdims=True) / 2)  # unit SD per voxel
-        w = (amp * pulsatile[inside] * base).astype(np.float32)
-        out[:, inside] += (basis @ coef) * w
-    if voxel_drift > 0:
-        span = max(acq_times[-1] - acq_times[0], 1e-9)
-        rel = (acq_times - acq_times[0]) / span
-        k = np.arange(1, 4)
-        basis = np.cos(np.pi * k[None] * rel[:, None]).astype(np.float32)  # (T, 3)
-        coef = rng.standard_normal((3, inside.size)).astype(np.float32)
-        coef /= k[:, None].astype(np.float32)
-        out[:, inside] += (basis @ coef) * (np.float32(voxel_drift) * base)
-    return out
 
 
 def _trapezoid(t, start, flat, ramp, amp):
@@ -250,9 +100,7 @@ def gradient_waveforms(slice_period, step, smooth):
 
 
 def _channel_positions(ch_names):
-    from .generative import _montage_positions
-
-    pos = _montage_positions()
+    pos = montage_positions()
     ref = pos.get("FCz", np.zeros(3))
     return np.array([pos.get(n, ref) for n in ch_names]) - ref
 
@@ -319,7 +167,7 @@ def add_gradient_artifact(
     # slow amplitude modulation per axis (head motion), 1-2 % over tens of seconds
     dt_mod = 0.5
     n_mod = int(np.ceil((stop - start) / sfreq / dt_mod)) + 2
-    mod = 1 + 0.015 * _slow(rng, n_mod, dt_mod, 30.0, rows=3)
+    mod = 1 + 0.015 * slow_noise(rng, n_mod, dt_mod, 30.0, rows=3)
     t_mod = start / sfreq + np.arange(n_mod) * dt_mod
     axes = np.empty((3, t.size), dtype=np.float32)
     for a in range(3):
@@ -396,41 +244,4 @@ def add_pulse_artifact(eeg, rng, *, sfreq, eeg_rows, mixing, peak_samples, ampli
         "delay_s": PULSE_DELAY,
         "duration_s": PULSE_DURATION,
         "n_beats": int(peak_samples.size),
-    }
-
-
-def measure_bold_noise(volumes, mask):
-    """Temporal SNR and lag-1 autocorrelation of BOLD voxels, after a linear detrend.
-
-    Parameters
-    ----------
-    volumes : ndarray of shape (T, D, H, W)
-    mask : ndarray of bool of shape (D, H, W)
-        Voxels to measure (e.g. in-brain).
-
-    Returns
-    -------
-    stats : dict
-        ``tsnr``: median over voxels of mean / SD of the linearly detrended series;
-        ``lag1_autocorrelation``: median over voxels of the lag-1 autocorrelation of
-        the detrended series; ``n_voxels``.
-    """
-    x = np.asarray(volumes, dtype=np.float64)[:, np.asarray(mask, dtype=bool)]
-    if x.shape[0] < 3 or x.shape[1] == 0:
-        raise ValueError(
-            f"measure_bold_noise: need >= 3 volumes and >= 1 voxel, got {x.shape}"
-        )
-    t = np.arange(x.shape[0], dtype=np.float64)
-    design = np.stack([np.ones_like(t), t - t.mean()], axis=1)
-    coef, *_ = np.linalg.lstsq(design, x, rcond=None)
-    resid = x - design @ coef
-    sd = resid.std(axis=0)
-    ok = sd > 0
-    tsnr = x.mean(axis=0)[ok] / sd[ok]
-    r = resid[:, ok]
-    lag1 = (r[1:] * r[:-1]).sum(0) / (r**2).sum(0)
-    return {
-        "tsnr": float(np.median(tsnr)),
-        "lag1_autocorrelation": float(np.median(lag1)),
-        "n_voxels": int(ok.sum()),
     }

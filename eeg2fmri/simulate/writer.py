@@ -11,13 +11,11 @@ import json
 
 import numpy as np
 
-from .._version import __version__
-
 __all__ = [
     "write_run",
     "write_truth",
     "write_eeg_recording",
-    "write_top_level",
+    "write_network_maps",
     "run_basename",
 ]
 
@@ -258,11 +256,28 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
             "RepetitionTime": tr,
             "SliceTiming": run.truth["slice_timing"],
             "SkullStripped": False,
-            "Description": "Simulated BOLD without thermal noise: baseline x (1 + "
+            "Description": "Simulated BOLD without noise: baseline x (1 + "
             "network signals + drift); scaled int16 (scl_slope).",
             "Sources": [bold_source],
         },
     )
+    if run.ceiling is not None:
+        _bold_image(run.ceiling, affine, tr, np.int16).to_filename(
+            deriv / f"{base}_desc-ceiling_bold.nii.gz"
+        )
+        _json(
+            deriv / f"{base}_desc-ceiling_bold.json",
+            {
+                "TaskName": task,
+                "RepetitionTime": tr,
+                "SliceTiming": run.truth["slice_timing"],
+                "SkullStripped": False,
+                "Description": "Ceiling of any EEG model: "
+                + run.truth.get("ceiling", "")
+                + " Scaled int16 (scl_slope).",
+                "Sources": [bold_source],
+            },
+        )
     _tsv(deriv / f"{base}_desc-drives_timeseries.tsv", run.drives)
     names = [n["name"] for n in run.truth["networks"]]
     columns = {
@@ -281,6 +296,21 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
         }
     )
     columns["drift"] = {"Description": "Slow scanner drift (fraction of baseline)."}
+    described = {
+        "_ceiling": "BOLD signal at mid-volume predicted from the EEG-visible part "
+        "of the {} drive (the desc-ceiling_bold signal).",
+        "_bold_drive": "Mean BOLD drive of the {} network over the volume's TR "
+        "window, after the departures from linear coupling (z units).",
+    }
+    for column in run.drives.columns:
+        for suffix, text in described.items():
+            if column.endswith(suffix) and column[: -len(suffix)] in names:
+                columns[column] = {"Description": text.format(column[: -len(suffix)])}
+    if "vigilance_drowsy" in run.drives.columns:
+        columns["vigilance_drowsy"] = {
+            "Description": "Fraction of the volume's TR window in the drowsy "
+            "vigilance state (0 alert, 1 drowsy)."
+        }
     _json(deriv / f"{base}_desc-drives_timeseries.json", columns)
     _json(deriv / f"{base}_desc-truth.json", run.truth)
     return deriv
@@ -349,234 +379,3 @@ def write_network_maps(root, maps, affine, subject, task, run_label, source=None
         },
     )
     return path
-
-
-def _generated_by():
-    return [
-        {
-            "Name": "eeg2fmri",
-            "Version": __version__,
-            "Description": "eeg2fmri.simulate: simulated simultaneous EEG-fMRI "
-            "with known ground truth",
-            "CodeURL": CODE_URL,
-        }
-    ]
-
-
-def _task_texts(p):
-    """(TaskDescription, Instructions) of a preset's paradigm."""
-    if p.paradigm == "rest":
-        return (
-            "Resting state with eyes open (simulated).",
-            "Fixate the cross and relax.",
-        )
-    return (
-        "Oddball: frequent standard and rare target stimuli (simulated).",
-        "Respond to the rare target stimuli.",
-    )
-
-
-def write_raw_description(root, name, readme):
-    """Write the raw ``dataset_description.json`` and ``README``."""
-    _json(
-        root / "dataset_description.json",
-        {
-            "Name": name,
-            "BIDSVersion": "1.10.0",
-            "DatasetType": "raw",
-            "License": "CC0",
-            "Authors": ["eeg2fmri simulator"],
-            "GeneratedBy": _generated_by(),
-        },
-    )
-    (root / "README").write_text(readme, encoding="utf-8")
-
-
-def write_participants(root, subjects):
-    """Write ``participants.tsv`` (+ ``.json``) from subject dicts (label, age, sex)."""
-    import pandas as pd
-
-    _tsv(
-        root / "participants.tsv",
-        pd.DataFrame(
-            {
-                "participant_id": [f"sub-{s['label']}" for s in subjects],
-                "age": [s["age"] for s in subjects],
-                "sex": [s["sex"] for s in subjects],
-            }
-        ),
-    )
-    _json(
-        root / "participants.json",
-        {
-            "age": {
-                "Description": "age of the participant (simulated)",
-                "Units": "year",
-            },
-            "sex": {
-                "Description": "sex of the participant (simulated)",
-                "Levels": {"M": "male", "F": "female"},
-            },
-        },
-    )
-
-
-def write_eeg_task_sidecar(root, preset, *, sfreq=None, counts=None):
-    """Write ``task-<task>_eeg.json`` (inherited by every run).
-
-    Parameters
-    ----------
-    root : Path
-    preset : SimulationPreset
-    sfreq : float, optional
-        Sampling frequency written (default: the preset's).
-    counts : dict, optional
-        Channel counts per BIDS type (``{"EEG": 63, "ECG": 1, "EOG": 0, ...}``);
-        default: the preset's EEG and ECG channels.
-    """
-    p = preset
-    if counts is None:
-        counts = {"EEG": p.n_channels - int(p.has_ecg), "ECG": int(p.has_ecg)}
-    task_description, instructions = _task_texts(p)
-    _json(
-        root / f"task-{p.task}_eeg.json",
-        {
-            "TaskName": p.task,
-            "SamplingFrequency": p.sfreq if sfreq is None else sfreq,
-            "EEGReference": p.eeg_reference,
-            "EEGGround": "AFz",
-            "PowerLineFrequency": p.line_freq,
-            "SoftwareFilters": "n/a",
-            "HardwareFilters": "n/a",
-            "EEGChannelCount": int(counts.get("EEG", 0)),
-            "ECGChannelCount": int(counts.get("ECG", 0)),
-            "EOGChannelCount": int(counts.get("EOG", 0)),
-            "EMGChannelCount": int(counts.get("EMG", 0)),
-            "MISCChannelCount": int(counts.get("MISC", 0)),
-            "TriggerChannelCount": 0,
-            "RecordingType": "continuous",
-            "EEGPlacementScheme": "10-10 (easycap-M1 positions)",
-            "CapManufacturer": "simulated",
-            "Manufacturer": "eeg2fmri simulator",
-            "ManufacturersModelName": "eeg2fmri.simulate",
-            "CapManufacturersModelName": "n/a",
-            "SoftwareVersions": __version__,
-            "InstitutionName": "n/a (simulated)",
-            "TaskDescription": task_description,
-            "Instructions": instructions,
-        },
-    )
-
-
-def write_events_sidecar(root, preset, *, with_trigger=True):
-    """Write ``task-<task>_events.json`` for task paradigms (nothing for rest)."""
-    p = preset
-    if p.paradigm == "rest":
-        return
-    levels = {
-        "standard": "frequent stimulus",
-        "target": "rare stimulus (evokes a P300)",
-    }
-    if with_trigger:
-        levels[p.trigger] = "scanner volume trigger (EEG only)"
-    events_doc = {
-        "trial_type": {
-            "Description": "stimulus kind or volume trigger",
-            "Levels": levels,
-        },
-        "value": {"Description": "BrainVision marker code (S 1 / S 2)"},
-        "sample": {"Description": "0-based EEG sample of the onset"},
-    }
-    _json(root / f"task-{p.task}_events.json", events_doc)
-
-
-def write_derivative_description(root, preset, *, readme_extra="", ignore_extra=()):
-    """Write ``derivatives/simulation``'s description, ``.bidsignore`` and README."""
-    deriv = root / "derivatives" / DERIV_NAME
-    _json(
-        deriv / "dataset_description.json",
-        {
-            "Name": f"eeg2fmri simulation ground truth ({preset.name} preset)",
-            "BIDSVersion": "1.10.0",
-            "DatasetType": "derivative",
-            "GeneratedBy": [
-                {
-                    "Name": DERIV_NAME,
-                    "Version": __version__,
-                    "Description": "eeg2fmri.simulate ground truth",
-                    "CodeURL": CODE_URL,
-                }
-            ],
-            "SourceDatasets": [{"URL": "bids:raw"}],
-            "DatasetLinks": {"raw": "../.."},
-        },
-    )
-    ignore = ["*_timeseries.tsv", "*_timeseries.json", "*_desc-truth.json"]
-    (deriv / ".bidsignore").write_text(
-        "\n".join([*ignore, *ignore_extra]) + "\n", encoding="utf-8"
-    )
-    (deriv / "README").write_text(
-        "Ground truth of the eeg2fmri simulation: *_desc-noiseless_bold.nii.gz (BOLD "
-        "without thermal noise), *_desc-drives_timeseries.tsv (per volume: network "
-        "drives, HRF-convolved drives, drift), *_desc-networks_mask.nii.gz (4-D, one "
-        "network map per volume in the order of 'networks' in the truth JSON) and "
-        "*_desc-truth.json (volume onsets in EEG seconds, coupling, seeds).\n"
-        + readme_extra,
-        encoding="utf-8",
-    )
-
-
-def write_top_level(root, preset, subjects, networks):
-    """Write dataset-level files of the raw and the derivative dataset.
-
-    Parameters
-    ----------
-    root : Path
-    preset : SimulationPreset
-    subjects : list of dict
-        Each with ``label``, ``age``, ``sex``.
-    networks : sequence of NetworkSpec
-    """
-    from .generative import slice_timing
-
-    p = preset
-    write_raw_description(
-        root,
-        f"eeg2fmri simulated EEG-fMRI ({p.name} preset)",
-        f"Simulated simultaneous EEG-fMRI dataset ({p.name} preset), written by "
-        f"eeg2fmri {__version__} (eeg2fmri.simulate).\n\n"
-        f"Task '{p.task}' ({p.paradigm}); EEG {p.n_channels} channels at "
-        f"{p.sfreq:g} Hz (BrainVision, µV), BOLD {tuple(p.bold_shape)} (D, H, W) "
-        f"at TR {p.tr:g} s in "
-        "MNI space. Volume triggers are markers in the .vmrk files "
-        f"('{p.trigger}'). Networks: {', '.join(n.name for n in networks)}.\n"
-        "Ground truth (noise-free BOLD, neural drives, network maps, trigger times) is "
-        "in derivatives/simulation/.\n",
-    )
-    write_participants(root, subjects)
-    write_eeg_task_sidecar(root, p)
-    task_description, instructions = _task_texts(p)
-    st = slice_timing(p.bold_shape[0], p.tr, p.slice_order)
-    _json(
-        root / f"task-{p.task}_bold.json",
-        {
-            "TaskName": p.task,
-            "RepetitionTime": p.tr,
-            "SliceTiming": np.round(st, 6).tolist(),
-            "SliceEncodingDirection": "k",
-            "MagneticFieldStrength": p.field_strength,
-            "Manufacturer": "eeg2fmri simulator",
-            "ManufacturersModelName": "eeg2fmri.simulate",
-            "SoftwareVersions": __version__,
-            "InstitutionName": "n/a (simulated)",
-            "EchoTime": 0.03 if p.field_strength < 2 else 0.025,
-            "FlipAngle": 75 if p.field_strength < 2 else 80,
-            "MRAcquisitionType": "2D",
-            "PulseSequenceType": "Gradient Echo EPI",
-            "PhaseEncodingDirection": "j-",
-            "TaskDescription": task_description,
-            "Instructions": instructions,
-        },
-    )
-    write_events_sidecar(root, p)
-    write_derivative_description(root, p)
