@@ -68,13 +68,14 @@ model.feature_params_ = params
 # %%
 # Synthesize sub-01's run as a NIfTI image
 # ----------------------------------------
-# The volumes that have a full EEG context become the frames of a 4-D image on the
-# BOLD grid: ``zooms[3]`` is the TR, ``toffset`` the onset of the first frame after
-# the first measured volume.
-img, frames = synthesize_image(model, run, return_volume_indices=True)
+# Every volume the EEG covers becomes a frame of a 4-D image on the BOLD grid,
+# ``zooms[3]`` is the TR; the first frames, whose EEG context starts before the first
+# EEG sample, are marked in ``run.context_complete``.
+img, frames, info = synthesize_image(model, run, return_volume_indices=True,
+                                     return_run=True)
 tr = float(img.header.get_zooms()[3])
-print(img.shape, f"TR {tr:.2f} s, first frame = volume {frames[0]}",
-      f"({float(img.header['toffset']):.2f} s);", img.header["descrip"].item().decode())
+print(img.shape, f"TR {tr:.2f} s, {int((~info.context_complete).sum())} frames with an "
+      "incomplete EEG context;", img.header["descrip"].item().decode())
 
 # %%
 # NiftiMasker and plot_carpet
@@ -96,20 +97,23 @@ plt.show()
 # feature the simulated visual network is coupled to, convolved with the HRF by the
 # GLM (a one-sample "block" per TR with that power as modulation).
 from nilearn.glm.first_level import FirstLevelModel
+from nilearn.image import index_img
 
 test = build_dataset(layout, params, participant_label="01")
-assert test.provenance["volume_index"].tolist() == frames.tolist()
+# the GLM on the frames the training pairs would use (steady state, full context)
+paired = test.provenance["volume_index"].to_numpy()
+glm_img = index_img(img, paired)
 alpha = (train.frequencies >= 8) & (train.frequencies <= 12)
 # the features of each volume's last TR window, averaged over channels, alpha bins
 power = np.asarray(test.X[:])[:, -1][:, :, alpha].mean(axis=(1, 2))
 events = pd.DataFrame({
-    "onset": np.arange(len(frames)) * tr,
+    "onset": np.arange(len(paired)) * tr,
     "duration": tr,
     "trial_type": "alpha",
     "modulation": (power - power.mean()) / power.std(),
 })
 glm = FirstLevelModel(t_r=tr, noise_model="ar1", standardize=False)
-glm.fit(img, events=events)
+glm.fit(glm_img, events=events)
 z_map = glm.compute_contrast("alpha", output_type="z_score")
 
 from nilearn.image import mean_img
