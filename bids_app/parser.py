@@ -237,7 +237,8 @@ def build_parser(prog="eeg2fmri"):
         "--model-name", "--model_name", dest="model_name", metavar="NAME",
         help="Model to train: a registered network (see eeg2fmri.list_models(); "
         "default: spec2vol-small, which trains in minutes on a CPU; spec2vol with "
-        "--recipe official) or a linear baseline ('ridge', 'reduced-rank-ridge').",
+        "--recipe official) or a baseline ('ridge', 'reduced-rank-ridge', "
+        "'interaction-ridge').",
     )
     g_model.add_argument(
         "--epochs", type=_positive_int, metavar="N",

@@ -107,6 +107,7 @@ _LAZY = {
     "MeanVolumeRegressor": "eeg2fmri.estimators",
     "BandPowerRidge": "eeg2fmri.estimators",
     "ReducedRankRidge": "eeg2fmri.estimators",
+    "InteractionRidge": "eeg2fmri.estimators",
     "BaseVolumeRegressor": "eeg2fmri.estimators",
     "load_model": "eeg2fmri.estimators",
     # what a model's input and output are (portable models)

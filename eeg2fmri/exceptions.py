@@ -15,6 +15,7 @@ __all__ = [
     "AlignmentError",
     "DataError",
     "ModelFileError",
+    "BaselineWarning",
     "EXIT_CODES",
 ]
 
@@ -69,3 +70,12 @@ class ModelFileError(Eeg2fmriError, ValueError):
     """A model file is missing, was not written by eeg2fmri, or does not fit."""
 
     exit_code = EXIT_CODES["missing_input"]
+
+
+class BaselineWarning(UserWarning):
+    """A fitted model scored below a simpler baseline on its validation participants.
+
+    Issued by :meth:`eeg2fmri.Spec2VolEstimator.fit` (``baseline_check``); the message
+    names the better choice. Filter it like any warning
+    (``warnings.simplefilter("ignore", BaselineWarning)``).
+    """

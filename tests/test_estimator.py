@@ -249,7 +249,10 @@ def test_group_validation_split_and_warning():
     groups = np.repeat(["01", "02", "03"], 10)
     est = tiny(validation_split=0.34).fit(X, y, groups=groups)
     assert len(est.validation_groups_) == 1 and est.validation_groups_[0] in groups
-    assert all(h["val_ssim"] is not None for h in est.history_)
+    # the validation fit's history has the validation scores; the refit on every
+    # participant (the final model) has none
+    assert all(h["val_ssim"] is not None for h in est.validation_history_)
+    assert est.refitted_ and all(h["val_ssim"] is None for h in est.history_)
     again = tiny(validation_split=0.34).fit(X, y, groups=groups)
     assert again.validation_groups_ == est.validation_groups_
     with pytest.warns(UserWarning, match="neighbouring volumes are correlated"):
@@ -273,7 +276,8 @@ def test_best_epoch_restored(monkeypatch):
     X, y = toy(16, 0)
     seen = {}
     real_hook = _training._epoch_end_hook
-    est = tiny(epochs=3, validation_split=0.25)
+    est = tiny(epochs=3, validation_split=0.25, selection="temporal_r", refit=False,
+               baseline_check=False)
 
     def hook(epoch):
         seen[epoch] = {k: v.clone() for k, v in captured["model"].state_dict().items()}
@@ -304,7 +308,8 @@ def test_early_stopping(monkeypatch):
     _scripted_validation(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1])
     with pytest.warns(UserWarning):
         est = tiny(
-            epochs=5, validation_split=0.25, early_stopping=True, n_iter_no_change=2
+            epochs=5, validation_split=0.25, early_stopping=True, n_iter_no_change=2,
+            selection="temporal_r", refit=False, baseline_check=False,
         ).fit(X, y)
     assert len(est.history_) == 3 and est.best_epoch_ == 1
 
@@ -588,9 +593,10 @@ def test_statistics_come_from_training_participants_only(sim_bids):
 
     ds = build_dataset(sim_bids, FeatureParams(n_context=4, n_freqs=32))
     runs = ds.provenance["run_label"].to_numpy()
-    est = tiny(epochs=1, validation_split=0.34).fit(
-        ds.X, ds.y, groups=ds.groups, runs=runs
-    )
+    # the model trained without the validation participants (refit=False; a refit
+    # trains on all of them, tests/test_baseline_check.py)
+    est = tiny(epochs=1, validation_split=0.34, refit=False, baseline_check=False,
+               selection="temporal_r").fit(ds.X, ds.y, groups=ds.groups, runs=runs)
     rows = np.flatnonzero(~np.isin(ds.groups, est.validation_groups_))
     assert len(rows) < len(ds)
     expected_in = fit_input_scaling(ds.X, rows, "standard", est.input_shape_)

@@ -13,12 +13,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import eeg2fmri.estimators._band_features
 import eeg2fmri.estimators.reduced_rank
 import eeg2fmri.estimators.ridge
 from eeg2fmri import load_model
 from eeg2fmri.estimators import (
     DEFAULT_ALPHAS,
     BandPowerRidge,
+    InteractionRidge,
     MeanVolumeRegressor,
     ReducedRankRidge,
     Spec2VolEstimator,
@@ -121,6 +123,62 @@ def test_reduced_rank_ridge_finds_the_rank_of_a_rank_two_truth():
     est = ReducedRankRidge(frequencies=FREQS, ranks=(1, 2, 4, 8))
     assert _held_out_r(est, X, y) > 0.9
     assert est.rank_ == 2
+
+
+
+def _switched(seed=0, noise=0.3):
+    """X (90, 1, 2, 40); voxels follow alpha power times theta power (channel 1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(90, 1, 2, 40))
+    alpha, theta = _band(X, 8, 13)[:, 0, 1], _band(X, 4, 8)[:, 0, 1]
+    drive = alpha * theta  # a theta-dependent alpha weight (a "state")
+    pattern = rng.normal(size=(1, 2, 3, 4))
+    y = 100 + 3 * drive[:, None, None, None] * pattern
+    return X, y + noise * rng.normal(size=y.shape)
+
+
+def test_interaction_ridge_features():
+    X, y = _planted()
+    est = InteractionRidge(frequencies=FREQS, alphas=10.0).fit(X, y, groups=GROUPS)
+    assert est.feature_shape_ == (2, 4, 6 + 21)  # 6 bands, 21 products
+    assert est.pipeline_[-1].coef_.shape[-1] == 2 * 4 * 27
+    assert est.interaction_mean_.shape == est.interaction_std_.shape == (48,)
+    assert est.interaction_scale_ == 1.0  # one penalty: no cross-validation
+    # the first B features of a cell are the band powers, then z_i * z_j (i <= j)
+    bp = _band(X, 1, 4)  # delta
+    feats = est._features(
+        eeg2fmri.estimators._band_features._band_power(
+            X, est.input_shape_, est.band_weights_
+        ), 6
+    ).reshape(90, 2, 4, 27)
+    np.testing.assert_allclose(feats[..., 0], bp)
+    z = (bp - bp.mean(axis=0)) / bp.std(axis=0)
+    np.testing.assert_allclose(feats[..., 6], z * z)  # (0, 0)
+
+
+def test_interaction_ridge_follows_a_switched_band_weight():
+    """Ridge on band power cannot follow alpha x theta; with interactions it can."""
+    X, y = _switched()
+    linear = _held_out_r(BandPowerRidge(frequencies=FREQS), X, y)
+    est = InteractionRidge(frequencies=FREQS)
+    nonlinear = _held_out_r(est, X, y)
+    assert linear < 0.2 and nonlinear > linear + 0.4
+    assert est.interaction_scale_ > 0 and set(est.interaction_cv_scores_) == {
+        0.0, 0.3, 1.0
+    }
+
+
+def test_interaction_ridge_on_a_linear_truth_stays_close_to_ridge():
+    X, y = _planted(rank=2)
+    linear = _held_out_r(BandPowerRidge(frequencies=FREQS), X, y)
+    est = InteractionRidge(frequencies=FREQS)
+    nonlinear = _held_out_r(est, X, y)
+    assert nonlinear > linear - 0.02
+    # weight 0 is the band-power ridge itself
+    zero = InteractionRidge(frequencies=FREQS, interaction_scales=0.0)
+    np.testing.assert_allclose(
+        _held_out_r(zero, X, y), linear, atol=1e-6
+    )
 
 
 def _manual_cv_scores(features, Y, groups, alphas, rank=None):
@@ -360,7 +418,7 @@ def test_other_target_scalings(ds, target_scaling):
 # ----------------------------------------------------------------- persistence
 
 
-@pytest.mark.parametrize("cls", [BandPowerRidge, ReducedRankRidge])
+@pytest.mark.parametrize("cls", [BandPowerRidge, ReducedRankRidge, InteractionRidge])
 def test_save_load_round_trip(tmp_path, cls):
     X, y = _planted()
     kw = {"ranks": (1, 2)} if cls is ReducedRankRidge else {}
@@ -382,6 +440,11 @@ def test_save_load_round_trip(tmp_path, cls):
     assert loaded.score(X, y) == est.score(X, y)
     if cls is ReducedRankRidge:
         assert loaded.rank_ == est.rank_
+    if cls is InteractionRidge:
+        np.testing.assert_array_equal(loaded.interaction_mean_, est.interaction_mean_)
+        np.testing.assert_array_equal(loaded.interaction_std_, est.interaction_std_)
+        assert loaded.interaction_scale_ == est.interaction_scale_
+        assert loaded.interaction_cv_scores_ == est.interaction_cv_scores_
     # also by the JSON name, and through the base class
     assert type(BandPowerRidge.load(json_path)) is cls
     assert not list((tmp_path / "model").glob(".*"))  # no temporary files left
@@ -504,7 +567,11 @@ def test_clone_get_set_params():
 
 
 @parametrize_with_checks(
-    [BandPowerRidge(bands=None), ReducedRankRidge(bands=None, ranks=(1, 2))]
+    [
+        BandPowerRidge(bands=None),
+        ReducedRankRidge(bands=None, ranks=(1, 2)),
+        InteractionRidge(bands=None),
+    ]
 )
 def test_sklearn_compatible(estimator, check):
     """The common checks on 2-D data (bands=None: every column is a feature)."""
@@ -514,6 +581,9 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_docstring_examples():
-    for module in (eeg2fmri.estimators.ridge, eeg2fmri.estimators.reduced_rank):
+    import eeg2fmri.estimators.interaction as interaction
+
+    ridge, rrr = eeg2fmri.estimators.ridge, eeg2fmri.estimators.reduced_rank
+    for module in (ridge, rrr, interaction):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0

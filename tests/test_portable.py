@@ -232,4 +232,4 @@ def test_model_of_plain_arrays_is_not_portable(data):
         np.asarray(data.X), np.asarray(data.y), groups=data.groups)
     assert est.eeg_spec_ is None and est.output_space_ is None
     with pytest.raises(AttributeError, match="knows its channels only by position"):
-        est.ch_names_
+        _ = est.ch_names_

@@ -8,7 +8,8 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
   (default ``spec2vol-small``; :meth:`Spec2VolEstimator.official` is the paper's
   recipe);
 - :class:`BandPowerRidge` and :class:`ReducedRankRidge`: the linear band-power
-  encoding baselines;
+  encoding baselines; :class:`InteractionRidge`: the same ridge with pairwise band
+  interactions, a fair non-linear baseline;
 - :class:`MeanVolumeRegressor`: the mean training volume (temporal r = 0).
 
 :func:`load_model` reads any model file.
@@ -16,6 +17,7 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
 
 from .base import BaseVolumeRegressor, load_model, prediction_units, registered
 from .baseline import MeanVolumeRegressor
+from .interaction import InteractionRidge
 from .network import Spec2VolEstimator
 from .reduced_rank import ReducedRankRidge
 from .ridge import DEFAULT_ALPHAS, DEFAULT_BANDS, DEFAULT_RANKS, BandPowerRidge
@@ -26,6 +28,7 @@ __all__ = [
     "MeanVolumeRegressor",
     "BandPowerRidge",
     "ReducedRankRidge",
+    "InteractionRidge",
     "DEFAULT_BANDS",
     "DEFAULT_ALPHAS",
     "DEFAULT_RANKS",

@@ -18,6 +18,7 @@ __all__ = [
     "scaling_digest",
     "index_digest",
     "validation_split",
+    "checkpoint_subdir",
 ]
 
 
@@ -136,8 +137,25 @@ def index_digest(idx):
     return hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64)).hexdigest()[:16]
 
 
-def validation_split(n, groups, validation_split, seed):
-    """Indices (train, validation) and the validation groups (or None)."""
+def checkpoint_subdir(checkpoint_dir, refit):
+    """Checkpoints of the validation fit: a ``validation-fit`` folder when refitting.
+
+    The final fit (on every participant) writes to ``checkpoint_dir`` itself; each
+    fit resumes from its own checkpoints.
+    """
+    if not checkpoint_dir or not refit:
+        return checkpoint_dir
+    from pathlib import Path
+
+    return Path(checkpoint_dir) / "validation-fit"
+
+
+def validation_split(n, groups, validation_split, seed, min_groups=0):
+    """Indices (train, validation) and the validation groups (or None).
+
+    ``min_groups=1`` holds out one participant where ``validation_split`` of them
+    rounds to none, when there are at least 3 (a refit trains on them afterwards).
+    """
     all_idx = np.arange(n)
     if groups is not None:
         groups = np.asarray(groups)
@@ -153,6 +171,8 @@ def validation_split(n, groups, validation_split, seed):
         labels = np.unique(groups)
         if len(labels) >= 2:
             n_val = min(round(validation_split * len(labels)), len(labels) - 1)
+            if n_val < 1 and min_groups and len(labels) >= 3:
+                n_val = min(int(min_groups), len(labels) - 2)
             if n_val < 1:
                 logger.info(
                     "validation_split=%g of %d participants rounds to none: every "

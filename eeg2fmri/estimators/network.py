@@ -10,8 +10,9 @@ The defaults are those the benchmark study chose (``docs/study.rst``) because wi
 them the synthesized BOLD follows the measured BOLD over time on held-out
 participants: ``spec2vol-small`` (Spec2VolCAMU-Net scaled down, with a global
 bridge), inputs standardized per (channel, frequency), targets standardized per voxel
-within each run, MSE, a cosine learning-rate decay with warm-up, and the best epoch
-picked on the validation participants' temporal correlation.
+within each run, MSE, a cosine learning-rate decay with warm-up and the last epoch
+kept; a check against the band-power ridge on validation participants, then a refit on
+every participant (``docs/robustness.rst``).
 :meth:`Spec2VolEstimator.official` gives the recipe of the paper's code instead
 (``spec2vol``, global min-max inputs, per-volume [0, 1] targets, SSIM + MSE, cosine
 with warm restarts, selection on SSIM).
@@ -48,17 +49,15 @@ from sklearn.utils import check_random_state
 
 from .._utils.logging import logger, set_log_level
 from . import scaling
-from ._network_setup import (
-    check_model_name,
-    check_model_output,
-    check_target_range,
-    index_digest,
-    scaling_digest,
-    validation_split,
-    zero_output,
-)
+from ._network_fit import train_network
+from ._network_setup import check_model_name, checkpoint_subdir, validation_split
 from ._params import is_bool, is_int, is_real, one_of
-from ._validation import target_mean
+from ._scaling_state import (
+    module_from_state,
+    module_state,
+    restore_scalings,
+    scalings_state,
+)
 from .base import BaseVolumeRegressor
 
 #: Training losses (``loss``), schedules (``lr_schedule``) and selection scores
@@ -66,112 +65,39 @@ from .base import BaseVolumeRegressor
 #: repeated here so that parameter checks do not import torch.
 LOSSES = ("mse", "hybrid", "correlation")
 LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
-SELECTIONS = ("temporal_r", "ssim", "psnr", "loss")
+SELECTIONS = ("last", "temporal_r", "ssim", "psnr", "loss")
 
 __all__ = ["Spec2VolEstimator", "LOSSES", "LR_SCHEDULES", "SELECTIONS"]
 
 #: fitted attributes of the JSON description (beyond the common ones)
-_FITTED = ("history_", "best_epoch_", "validation_groups_", "device_")
-#: array statistics of the scalings: (attribute, field) -> safetensors key
-_SCALING_TENSORS = {
-    ("input_scaler_", "mean"): "input.mean",
-    ("input_scaler_", "std"): "input.std",
-    ("target_scaler_", "location"): "target.location",
-    ("target_scaler_", "scale"): "target.scale",
-}
+_FITTED = (
+    "history_",
+    "best_epoch_",
+    "validation_groups_",
+    "device_",
+    "validation_history_",
+    "refitted_",
+    "baseline_check_",
+)
 
 
-def _fit_scalings(est, X, y, train_idx, val_idx, input_shape, output_shape, codes):
-    """Input and target scalings from the training rows (validation rows checked)."""
-    input_scaling = scaling.fit_input_scaling(
-        X, train_idx, est.input_scaling, input_shape
-    )
-    if len(val_idx):
-        scaling.streaming_minmax(X, val_idx, name="X")  # finiteness
-    target = scaling.fit_target_scaling(
-        y, train_idx, est.target_scaling, output_shape, codes=codes, extra_idx=val_idx
-    )
-    return input_scaling, target
-
-
-def scalings_state(est):
-    """JSON and tensors of ``est.input_scaler_`` and ``target_scaler_``."""
-    info, tensors = {}, {}
-    for attr in ("input_scaler_", "target_scaler_"):
-        fitted = getattr(est, attr, None)
-        if fitted is not None:
-            info[attr] = {"method": fitted.method, "lo": fitted.lo, "hi": fitted.hi}
-    for (attr, name), key in _SCALING_TENSORS.items():
-        value = getattr(getattr(est, attr, None), name, None)
-        if value is not None:
-            tensors[key] = np.asarray(value, np.float32)
-    return info, tensors
-
-
-def restore_scalings(est, desc, tensors, version, source):
-    """Set ``input_scaler_`` / ``target_scaler_`` from a file (any format version)."""
-    from ..exceptions import ModelFileError
-
-    if version < 2:
-        fitted = desc.get("fitted") or {}
-        if "eeg_min_" in fitted:
-            est.input_scaler_ = scaling.InputScaling(
-                "minmax", lo=fitted["eeg_min_"], hi=fitted["eeg_max_"]
-            )
-        est.target_scaler_ = scaling.TargetScaling(
-            est.target_scaling, lo=fitted.get("target_min_"),
-            hi=fitted.get("target_max_"),
-        )
-        return
-    classes = {"input_scaler_": scaling.InputScaling,
-               "target_scaler_": scaling.TargetScaling}
-    for attr, klass in classes.items():
-        info = (desc.get("scalings") or {}).get(attr)
-        if info is None:
-            continue
-        arrays = {
-            name: np.asarray(tensors[key])
-            for (a, name), key in _SCALING_TENSORS.items()
-            if a == attr and key in tensors
-        }
-        try:
-            setattr(est, attr, klass(info["method"], lo=info.get("lo"),
-                                     hi=info.get("hi"), **arrays))
-        except (KeyError, TypeError) as exc:
-            raise ModelFileError(
-                f"Model file {source}: unreadable {attr} ({exc})."
-            ) from exc
-
-
-def _module_state(model):
-    """Picklable description of a registry model: config + numpy state dict."""
-    return {
-        "config": model.get_config(),
-        "state_dict": {
-            k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()
-        },
-    }
-
-
-def _module_from_state(state):
-    """Rebuild a model from :func:`_module_state` output (eval mode, CPU)."""
-    import torch
-
-    from ..models import model_from_config
-
-    model = model_from_config(state["config"])
-    model.load_state_dict(
-        {k: torch.from_numpy(np.array(v)) for k, v in state["state_dict"].items()}
-    )
-    return model.eval()
+def _is_frequency_vector(value):
+    if isinstance(value, str | bytes | bool):
+        return False
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim == 1 and arr.size > 0 and bool(np.isfinite(arr).all())
 
 
 class Spec2VolEstimator(BaseVolumeRegressor):
     """Synthesize fMRI volumes from EEG spectra with a deep network (scikit-learn API).
 
     Trains a model from the :mod:`eeg2fmri.models` registry with AdamW, a learning-rate
-    schedule with warm-up and gradient clipping, and keeps the epoch with the best
-    validation score on held-out training participants. The defaults learn the
+    schedule with warm-up and gradient clipping; checks it on held-out training
+    participants against a band-power ridge (``baseline_check``), then refits it on
+    every participant (``refit``). The defaults learn the
     EEG-driven BOLD fluctuations (see the module documentation);
     :meth:`official` reproduces the paper's recipe.
 
@@ -209,17 +135,22 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         Maximum gradient norm; None disables clipping.
     validation_split : float, default=0.1
         Fraction of the training participants (``groups`` given to ``fit``) held out
-        for model selection, rounded to the nearest whole number of participants
-        (with the default, one from 6 training participants on: with fewer, training
-        on all of them does better than picking an epoch on one; see
-        ``docs/study.rst``); without groups, a random fraction of the samples, with
-        a warning (neighbouring volumes are correlated, so that validation is
-        optimistic). 0 or None disables validation. Without validation the last
-        epoch is kept.
-    selection : {'temporal_r', 'ssim', 'psnr', 'loss'}, default='temporal_r'
-        Validation score the best epoch is picked on: the mean voxel-wise temporal
-        correlation (model units), SSIM or PSNR (each volume min-max scaled to
-        [0, 1], the paper's units), or the validation loss (lowest).
+        for validation, rounded to the nearest whole number of participants; with
+        ``refit=True`` at least one is held out when there are three or more
+        (they train the final model afterwards). Without groups, a random fraction
+        of the samples, with a warning (neighbouring volumes are correlated, so that
+        validation is optimistic). 0 or None disables validation (and the baseline
+        check). The validation participants serve the baseline check, a
+        score-based ``selection`` and early stopping; with none of these
+        (``baseline_check=False``, ``selection='last'``), every participant trains.
+    selection : {'last', 'temporal_r', 'ssim', 'psnr', 'loss'}, default='last'
+        Which epoch is kept: the last one (the learning rate has decayed to 0 by
+        then), or the best on the validation participants by the mean voxel-wise
+        temporal correlation (model units), SSIM or PSNR (each volume min-max
+        scaled to [0, 1], the paper's units), or the validation loss (lowest).
+        Picking an epoch on one validation participant's mean r over all voxels
+        kept epochs 2-3 of 15 and lost up to 0.4 r on held-out participants
+        (``docs/robustness.rst``), hence ``'last'``.
     early_stopping : bool, default=False
         Stop when the validation score has not improved for ``n_iter_no_change``
         epochs.
@@ -262,7 +193,26 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         initialisation.
     checkpoint_dir : str or path-like, optional
         Write a checkpoint after every epoch there; a fit interrupted and restarted on
-        the same data with the same parameters resumes from the last checkpoint.
+        the same data with the same parameters resumes from the last checkpoint
+        (the validation fit of a refit checkpoints in ``validation-fit`` inside).
+    baseline_check : bool, default=True
+        With validation participants, fit a :class:`~eeg2fmri.BandPowerRidge`
+        on the same training participants as the network, compare both on the
+        validation participants (temporal r in the voxels where the ridge finds
+        EEG-related signal), store the comparison in ``baseline_check_`` and issue
+        a :class:`~eeg2fmri.exceptions.BaselineWarning` naming the ridge when the
+        network scores below it. Costs one ridge fit (seconds).
+    refit : bool, default=True
+        After the validation fit (baseline check, selection), train the final
+        network on every participant, validation participants included, for the
+        number of epochs kept (``best_epoch_``): the final model loses no data, at
+        the cost of a second training. False keeps the network trained without the
+        validation participants (one training). Not applied with ``warm_start``.
+    frequencies : array-like of shape (n_freqs,), optional
+        Frequency in Hz of each bin of ``X``'s last axis
+        (:attr:`eeg2fmri.features.PairedDataset.frequencies`), for the baseline
+        check's ridge on the EEG bands of :data:`eeg2fmri.estimators.DEFAULT_BANDS`.
+        Without it, the ridge averages octave-wide groups of bins.
 
     Attributes
     ----------
@@ -293,9 +243,24 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``,
         ``val_temporal_r``, ``val_ssim``, ``val_psnr``, ``lr``, ``seconds``.
     best_epoch_ : int
-        Epoch whose weights were kept (1-based).
+        Epoch whose weights were kept (1-based) by the validation fit; the refit
+        trains for that many epochs.
     validation_groups_ : list or None
-        Participants held out for model selection.
+        Participants held out for validation (baseline check, selection).
+    validation_history_ : list of dict or None
+        The validation fit's ``history_`` when the final model was refitted
+        (``refitted_``); None otherwise (``history_`` then holds the validation
+        scores).
+    refitted_ : bool
+        Whether the final model was trained on every participant after a
+        validation fit.
+    baseline_check_ : dict or None
+        The comparison with the band-power ridge (see ``baseline_check``):
+        ``ran``, ``network_r``, ``ridge_r``, ``better`` (``'network'`` or
+        ``'ridge'``), ``network_r_all_voxels``, ``ridge_r_all_voxels``,
+        ``n_signal_voxels``, ``validation_groups``, ``baseline`` and ``seconds``;
+        ``{'ran': False, 'reason': ...}`` without validation participants; None
+        with ``baseline_check=False``.
     device_ : str
         Device the model was trained on.
 
@@ -351,6 +316,12 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         "device": (lambda v: isinstance(v, str), "'auto', 'cpu', 'cuda' or 'cuda:N'"),
         "verbose": (lambda v: is_int(v, 0) or isinstance(v, bool), "an int >= 0"),
         "warm_start": (is_bool, "a bool"),
+        "baseline_check": (is_bool, "a bool"),
+        "refit": (is_bool, "a bool"),
+        "frequencies": (
+            lambda v: v is None or _is_frequency_vector(v),
+            "None or a 1-D sequence of finite frequencies in Hz, one per bin of X",
+        ),
     }
 
     def __init__(
@@ -369,7 +340,7 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         restart_epochs=10,
         grad_clip=1.0,
         validation_split=0.1,
-        selection="temporal_r",
+        selection="last",
         early_stopping=False,
         n_iter_no_change=10,
         input_scaling="standard",
@@ -382,6 +353,9 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         verbose=0,
         warm_start=False,
         checkpoint_dir=None,
+        baseline_check=True,
+        refit=True,
+        frequencies=None,
     ):
         self.model = model
         self.model_params = model_params
@@ -409,6 +383,9 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
+        self.baseline_check = baseline_check
+        self.refit = refit
+        self.frequencies = frequencies
 
     #: Parameters of the official Spec2VolCAMU-Net code (hdy6438/Spec2VolCAMU-Net),
     #: as :meth:`official` sets them.
@@ -428,6 +405,7 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         "input_scaling": "minmax",
         "target_scaling": "volume",
         "target_offset": None,
+        "refit": False,
     }
 
     @classmethod
@@ -462,6 +440,14 @@ class Spec2VolEstimator(BaseVolumeRegressor):
     def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
         """Train the model.
 
+        With validation participants (``validation_split`` and ``groups``), ``fit``
+        trains the network without them first, compares it on them with a
+        :class:`~eeg2fmri.BandPowerRidge` fitted on the same participants
+        (``baseline_check``; a :class:`~eeg2fmri.exceptions.BaselineWarning` names
+        the better choice when the network scores below it), and then, with
+        ``refit=True``, trains the final network on every participant for the
+        number of epochs the selection kept.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
@@ -492,9 +478,6 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         self : Spec2VolEstimator
             The fitted estimator.
         """
-        import torch
-
-        from ..models import create_model, model_from_config
         from . import training as _training
 
         self._validate_params()
@@ -504,11 +487,29 @@ class Spec2VolEstimator(BaseVolumeRegressor):
             set_log_level(self.verbose)
         source_X, source_y = X, y
         X, y, input_shape, output_shape, y_ndim = self._validate_fit_data(X, y)
+        frequencies = self._frequencies(source_X, eeg_spec, input_shape)
         n = len(X)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
+        warm = (
+            self.warm_start
+            and hasattr(self, "model_")
+            and tuple(self.input_shape_) == input_shape
+            and tuple(self.output_shape_) == output_shape
+        )
+        # validation participants serve the baseline check, a score-based selection
+        # of the epoch or early stopping; with none of them, every row trains
+        uses_validation = (
+            bool(self.baseline_check)
+            or self.selection != "last"
+            or bool(self.early_stopping)
+        )
+        # with a refit the validation participants train the final model too, so
+        # one is held out even where validation_split rounds to none
+        wants_refit = bool(self.refit) and not warm
         train_idx, val_idx, val_groups = validation_split(
-            n, groups, self.validation_split, seed
+            n, groups, self.validation_split if uses_validation else 0, seed,
+            min_groups=1 if wants_refit else 0,
         )
         codes, run_source = scaling.run_codes(runs, n, groups)
         if self.target_scaling == "zscore" and run_source != "runs":
@@ -517,170 +518,75 @@ class Spec2VolEstimator(BaseVolumeRegressor):
                 "one run",
                 "participant (groups)" if run_source == "groups" else "fit",
             )
-
-        warm = (
-            self.warm_start
-            and hasattr(self, "model_")
-            and tuple(self.input_shape_) == input_shape
-            and tuple(self.output_shape_) == output_shape
+        # refit on every participant only when some were held out for validation
+        # (and the fit does not continue a previous one: warm starts keep it)
+        refit = wants_refit and len(val_idx) > 0
+        shapes = dict(
+            input_shape=input_shape, output_shape=output_shape, codes=codes,
+            seed=seed, device=_training.resolve_device(self.device), warm=warm,
         )
-        input_scaling, target = _fit_scalings(
-            self, X, y, train_idx, val_idx, input_shape, output_shape, codes
+        fit = train_network(
+            self, X, y, train_idx, val_idx, epochs=self.epochs,
+            checkpoint_dir=checkpoint_subdir(self.checkpoint_dir, refit), **shapes,
         )
-        if warm:  # keep the statistics the weights were fitted with
-            input_scaling = self.input_scaler_
-            target.location = self.target_scaler_.location
-            target.scale = self.target_scaler_.scale
-            target.lo, target.hi = self.target_scaler_.lo, self.target_scaler_.hi
+        check = None
+        if self.baseline_check:
+            from ._baseline_check import baseline_check
 
-        device = _training.resolve_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            if warm:
-                model = self.model_.to("cpu")
-            elif isinstance(self.model, dict):
-                model = model_from_config(dict(self.model))
-            else:
-                overrides = dict(self.model_params or {})
-                shapes = dict(
-                    n_context=input_shape[0],
-                    n_channels=input_shape[1],
-                    n_freqs=input_shape[2],
-                    out_shape=output_shape,
-                )
-                model = create_model(self.model, **shapes, **overrides)
-                bounded = model.get_config().get("output_activation")
-                if (
-                    bounded is not None
-                    and self.target_scaling == "zscore"
-                    and "output_activation" not in overrides
-                ):
-                    # z-scored targets are unbounded: the same network, linear output
-                    logger.info(
-                        "%s: its %s output bounds predictions to [0, 1]; with "
-                        "target_scaling='zscore' it gets a linear output instead "
-                        "(keep the %s with target_scaling='volume', the official "
-                        "recipe)", self.model, bounded, bounded,
-                    )
-                    torch.manual_seed(seed)
-                    model = create_model(
-                        self.model, **shapes, **overrides, output_activation=None
-                    )
-            check_model_output(model, input_shape, output_shape, self.model)
-            check_target_range(model, self.target_scaling, self.model)
-            target_mean = self._fit_target_mean(
-                model, y, train_idx, output_shape, target, warm
+            check = baseline_check(
+                self, X, y, train_idx, val_idx, fit, groups=groups, codes=codes,
+                val_groups=val_groups, refit=refit, frequencies=frequencies,
             )
-            if target_mean is not None and not warm:
-                zeroed = zero_output(model, input_shape)
-                logger.debug("output layer zero-initialised: %s", zeroed)
-            params = self.get_params(deep=False)
-            fingerprint = {
-                "params": {
-                    k: params[k]
-                    for k in sorted(params)
-                    if k
-                    not in (
-                        "epochs",
-                        "verbose",
-                        "checkpoint_dir",
-                        "device",
-                        "early_stopping",
-                        "n_iter_no_change",
-                        "warm_start",
-                    )
-                },
-                "seed": seed,
-                "input_shape": input_shape,
-                "output_shape": output_shape,
-                "n_samples": n,
-                "train": index_digest(train_idx),
-                "val": index_digest(val_idx),
-                "runs": index_digest(codes),
-                "input": scaling_digest(input_scaling),
-                "target": scaling_digest(target),
-                "warm_start": bool(warm),
-            }
-            cfg = _training.TrainConfig(
-                input_shape=input_shape,
-                output_shape=output_shape,
-                input_scaling=input_scaling,
-                target=target,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                loss=self.loss,
-                lambda_ssim=self.lambda_ssim,
-                lr_schedule=self.lr_schedule,
-                warmup_steps=self.warmup_steps,
-                restart_epochs=self.restart_epochs,
-                grad_clip=self.grad_clip,
-                selection=self.selection,
-                early_stopping=bool(self.early_stopping),
-                n_iter_no_change=self.n_iter_no_change,
-                seed=seed,
-                device=device,
-                verbose=int(self.verbose),
-                checkpoint_dir=(
-                    str(self.checkpoint_dir) if self.checkpoint_dir else None
-                ),
-                fingerprint=fingerprint,
-                target_offset=target_mean,
-            )
+        validation_history, selected_epoch = None, int(fit.best_epoch)
+        if refit:
+            validation_history = fit.history
             logger.info(
-                "training %s (%s parameters) on %d samples (%d for validation) on "
-                "%s; X %s -> y %s",
-                model.get_config().get("name", type(model).__name__),
-                f"{sum(p.numel() for p in model.parameters()):,}",
-                len(train_idx),
-                len(val_idx),
-                cfg.device,
-                input_shape,
-                output_shape,
+                "refitting on all %d samples (validation participants included) for "
+                "%d epochs", n, selected_epoch,
             )
-            model, history, best_epoch = _training.train_model(
-                model, X, y, train_idx, val_idx, cfg
+            fit = train_network(
+                self, X, y, np.arange(n), np.arange(0), epochs=selected_epoch,
+                checkpoint_dir=self.checkpoint_dir, **shapes,
             )
 
-        self.model_ = model
-        self.model_config_ = model.get_config()
+        self.model_ = fit.model
+        self.model_config_ = fit.model.get_config()
         self.input_shape_ = input_shape
         self.output_shape_ = output_shape
         self.n_features_in_ = int(np.prod(input_shape))
-        self.input_scaler_ = input_scaling
-        self.target_scaler_ = target.release_fit_state()
+        self.input_scaler_ = fit.input_scaling
+        self.target_scaler_ = fit.target.release_fit_state()
         self.run_source_ = run_source
-        self.target_mean_ = target_mean
-        self.history_ = history
-        self.best_epoch_ = int(best_epoch)
+        self.target_mean_ = fit.target_mean
+        self.history_ = fit.history
+        self.validation_history_ = validation_history
+        self.best_epoch_ = selected_epoch
         self.validation_groups_ = val_groups
-        self.device_ = str(cfg.device)
+        self.refitted_ = refit
+        self.baseline_check_ = check
+        self.device_ = str(fit.cfg.device)
         self._y_ndim = y_ndim
         self._fit_spaces(
-            source_X, source_y, train_idx, eeg_spec=eeg_spec, output_space=output_space,
-            channel_means=input_scaling.mean, reference=self.target_scaler_.location,
+            source_X, source_y, np.arange(n) if refit else train_idx,
+            eeg_spec=eeg_spec, output_space=output_space,
+            channel_means=fit.input_scaling.mean,
+            reference=self.target_scaler_.location,
         )
         return self
 
-    def _fit_target_mean(self, model, y, train_idx, output_shape, target, warm):
-        """The offset added to the network outputs (``target_mean_``) or None."""
-        if self.target_offset is None:
-            return None
-        activation = model.get_config().get("output_activation")
-        if activation is not None:
-            logger.info(
-                "target_offset='mean' not applied: the model ends with a %s output "
-                "activation (bounded), which cannot learn a residual of either sign",
-                activation,
+    def _frequencies(self, X, eeg_spec, input_shape):
+        """``frequencies``, else those of ``eeg_spec`` or ``X.eeg_spec``, or None."""
+        freqs = self.frequencies
+        if freqs is None:
+            spec = eeg_spec if eeg_spec is not None else getattr(X, "eeg_spec", None)
+            freqs = None if spec is None else spec.frequencies
+        if freqs is not None and len(freqs) != input_shape[2]:
+            raise ValueError(
+                f"The 'frequencies' parameter of {type(self).__name__} must have one "
+                f"value per frequency bin of X: expected {input_shape[2]} values, "
+                f"found {len(freqs)}."
             )
-            return None
-        previous = getattr(self, "target_mean_", None) if warm else None
-        if previous is not None:
-            return previous  # warm start: keep the offset the weights were fitted with
-        return target_mean(y, train_idx, output_shape, target)
-
-    # --------------------------------------------------------------------- predict
+        return freqs
 
     def _predict_config(self):
         from types import SimpleNamespace
@@ -805,10 +711,10 @@ class Spec2VolEstimator(BaseVolumeRegressor):
     def __getstate__(self):
         state = self.__dict__.copy()
         if "model_" in state:
-            state["model_"] = _module_state(self.model_)
+            state["model_"] = module_state(self.model_)
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("model_"), dict):
-            state["model_"] = _module_from_state(state["model_"])
+            state["model_"] = module_from_state(state["model_"])
         self.__dict__.update(state)

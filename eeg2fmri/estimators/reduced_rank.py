@@ -7,7 +7,6 @@ shared spatial maps (see the class documentation and :mod:`.ridge`).
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from ._band_features import _int_vector
 from ._ridge_solver import (
@@ -203,7 +202,7 @@ class ReducedRankRidge(BandPowerRidge):
         return sums / count
 
     def _fit_final(self, features, Y):
-        scaler = StandardScaler().fit(features)
+        scaler = self._new_scaler().fit(features)
         U, s, Vt = _svd(scaler.transform(features))
         e, d = s**2 / (s**2 + self.alpha_), s / (s**2 + self.alpha_)
         rows = np.arange(len(Y))

@@ -314,7 +314,9 @@ class BandPowerRidge(BaseVolumeRegressor):
             self, input_shape[2], self._frequencies(source_X, eeg_spec)
         )
         n_bands = input_shape[2] if weights is None else weights.shape[1]
-        features = _band_power(X, input_shape, weights)
+        features = self._features(
+            _band_power(X, input_shape, weights), n_bands, fit=True
+        )
         codes, source = _scaling.run_codes(runs, n, groups)
         target = _scaling.fit_target_scaling(
             y, np.arange(n), self.target_scaling, output_shape, codes=codes
@@ -326,7 +328,9 @@ class BandPowerRidge(BaseVolumeRegressor):
         self.run_source_ = source
         self.bands_ = bands
         self.band_weights_ = weights
-        self.feature_shape_ = (int(input_shape[0]), int(input_shape[1]), int(n_bands))
+        self.feature_shape_ = (
+            int(input_shape[0]), int(input_shape[1]), self._features_per_cell(n_bands)
+        )
         self.input_shape_ = tuple(int(s) for s in input_shape)
         self.output_shape_ = tuple(int(s) for s in output_shape)
         self.n_features_in_ = int(np.prod(input_shape))
@@ -336,6 +340,28 @@ class BandPowerRidge(BaseVolumeRegressor):
             output_space=output_space, reference=self.target_scaler_.location,
         )
         return self
+
+    def _features(self, band_power, n_bands, fit=False):
+        """Regression features from band power (n, T * C * B); here the band power.
+
+        Subclasses add features (:class:`~eeg2fmri.InteractionRidge`); ``fit=True``
+        on the training rows, where they learn what they need.
+        """
+        return band_power
+
+    @property
+    def _n_bands(self):
+        """Bands B of the fitted band power (bins without ``bands``)."""
+        w = self.band_weights_
+        return int(self.input_shape_[2] if w is None else w.shape[1])
+
+    def _features_per_cell(self, n_bands):
+        """Features per (context window, channel) (``feature_shape_[2]``)."""
+        return int(n_bands)
+
+    def _new_scaler(self):
+        """The standardization of the features (a subclass may reweight columns)."""
+        return StandardScaler()
 
     def _frequencies(self, X, eeg_spec):
         """``frequencies``, else those of ``eeg_spec`` or of a ``build_dataset`` X."""
@@ -496,10 +522,9 @@ class BandPowerRidge(BaseVolumeRegressor):
     def _score_dict(self, alphas, ranks, scores):
         return {float(a): float(scores[i, 0]) for i, a in enumerate(alphas)}
 
-    @staticmethod
-    def _fold_setup(features, tr, te):
+    def _fold_setup(self, features, tr, te):
         """Fold-wise standardization and SVD: (U, s, Vt, centered test projections)."""
-        scaler = StandardScaler().fit(features[tr])
+        scaler = self._new_scaler().fit(features[tr])
         U, s, Vt = _svd(scaler.transform(features[tr]))
         A = scaler.transform(features[te]) @ Vt.T
         A -= A.mean(axis=0) if len(A) else 0.0
@@ -524,7 +549,7 @@ class BandPowerRidge(BaseVolumeRegressor):
 
     def _fit_final(self, features, Y):
         """Refit on all rows with ``alpha_``: ``pipeline_``, ``components_``..."""
-        scaler = StandardScaler().fit(features)
+        scaler = self._new_scaler().fit(features)
         U, s, Vt = _svd(scaler.transform(features))
         alpha = np.asarray(self.alpha_, dtype=np.float64)
         rows = np.arange(len(Y))
@@ -626,8 +651,9 @@ class BandPowerRidge(BaseVolumeRegressor):
         step = _row_step(8 * (n_vox + np.prod(self.input_shape_)))
         for start in range(0, n, step):
             rows = np.arange(start, min(n, start + step))
-            features = _band_power(
-                _RowView(X, rows), self.input_shape_, self.band_weights_
+            features = self._features(
+                _band_power(_RowView(X, rows), self.input_shape_, self.band_weights_),
+                self._n_bands,
             )
             pred = self._predict_model_units(features, dtype)
             pred = pred.reshape(len(rows), *shape)
@@ -749,7 +775,7 @@ class BandPowerRidge(BaseVolumeRegressor):
         if components is not None:
             expected["components"] = (n_rows, n_vox)
         if self.band_weights_ is not None:
-            expected["band_weights"] = (self.input_shape_[2], self.feature_shape_[2])
+            expected["band_weights"] = (self.input_shape_[2], len(self.bands_))
         if self.target_scaler_.location is not None:
             expected["target.location"] = tuple(self.output_shape_)
             expected["target.scale"] = tuple(self.output_shape_)

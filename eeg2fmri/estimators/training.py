@@ -48,8 +48,9 @@ __all__ = [
 
 #: Learning-rate schedules (see :func:`lr_factor`).
 LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
-#: Validation scores the best epoch can be selected on.
-SELECTIONS = ("temporal_r", "ssim", "psnr", "loss")
+#: Validation scores the best epoch can be selected on; ``"last"`` keeps the last
+#: epoch (validation scores are still recorded in the history).
+SELECTIONS = ("last", "temporal_r", "ssim", "psnr", "loss")
 
 def resolve_device(device):
     """Turn ``'auto' | 'cpu' | 'cuda' | 'cuda:N'`` into a :class:`torch.device`."""
@@ -320,7 +321,12 @@ def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None):
 
 
 def _selection_score(record, selection):
-    """Score of an epoch for model selection (higher is better)."""
+    """Score of an epoch for model selection (higher is better).
+
+    ``selection='last'`` scores an epoch by its number: the last epoch is kept.
+    """
+    if selection == "last":
+        return float(record["epoch"])
     value = record[f"val_{selection}"]
     if value is None or not math.isfinite(value):
         return -math.inf

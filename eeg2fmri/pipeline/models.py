@@ -38,7 +38,7 @@ __all__ = [
 #: Recipes: the study's defaults, or the paper's official code.
 RECIPES = ("default", "official")
 #: Model names that are linear baselines (:mod:`eeg2fmri.estimators`), not networks.
-LINEAR_MODELS = ("ridge", "reduced-rank-ridge")
+LINEAR_MODELS = ("ridge", "reduced-rank-ridge", "interaction-ridge")
 #: recipe -> (model, why it is the default)
 DEFAULT_MODELS = {
     "default": (
@@ -109,7 +109,7 @@ def make_estimator(
     ----------
     name : str, default="spec2vol-small"
         A network of the registry (:func:`eeg2fmri.models.list_models`) or a linear
-        baseline (``"ridge"``, ``"reduced-rank-ridge"``).
+        baseline (``"ridge"``, ``"reduced-rank-ridge"``, ``"interaction-ridge"``).
     recipe : {"default", "official"}
         The study's defaults, or the paper's official code
         (:meth:`~eeg2fmri.Spec2VolEstimator.official`); linear baselines ignore it.
@@ -122,11 +122,17 @@ def make_estimator(
     -------
     estimator : Spec2VolEstimator, BandPowerRidge or ReducedRankRidge
     """
-    from ..estimators import BandPowerRidge, ReducedRankRidge, Spec2VolEstimator
+    from ..estimators import (
+        BandPowerRidge,
+        InteractionRidge,
+        ReducedRankRidge,
+        Spec2VolEstimator,
+    )
 
     check_model_choice(name, recipe)
     if name in LINEAR_MODELS:
-        cls = BandPowerRidge if name == "ridge" else ReducedRankRidge
+        cls = {"ridge": BandPowerRidge, "reduced-rank-ridge": ReducedRankRidge,
+               "interaction-ridge": InteractionRidge}[name]
         return cls(frequencies=frequencies)
     overrides = dict(
         model=name,

@@ -1,0 +1,256 @@
+"""The fit-time baseline check of :class:`eeg2fmri.Spec2VolEstimator`.
+
+A deep model that does not beat the band-power ridge on a dataset should not be
+trusted on it, and the user should hear so when fitting, not after a study. With
+validation participants held out, :func:`baseline_check` fits
+:class:`~eeg2fmri.BandPowerRidge` on the same training participants as the
+network, scores both on the validation participants, stores the comparison (the
+estimator's ``baseline_check_``) and issues a
+:class:`~eeg2fmri.exceptions.BaselineWarning` naming the ridge when the network scores
+below it.
+
+The score is the voxel-wise temporal correlation between predicted and measured BOLD
+on each validation run (prediction units, the runs' own time courses), averaged over
+the runs, in the voxels where the ridge's own cross-validation on the training
+participants found EEG-related signal (``alpha_`` below the largest candidate, i.e.
+not shrunk to the mean). Most voxels of a volume carry no EEG-related signal; a mean
+over all of them is dominated by chance correlations (``docs/robustness.rst``). Both
+models are scored on the same voxels, chosen without the validation data; the mean over
+all voxels is stored too. When the ridge finds fewer than :data:`MIN_SIGNAL_VOXELS`
+such voxels, all voxels are used.
+
+Cost: one ridge fit on the training participants (a few seconds at the study's
+sizes), predictions for the validation rows.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import time
+import warnings
+
+import numpy as np
+
+from .._utils.logging import logger
+
+__all__ = ["baseline_check", "octave_bands", "MIN_SIGNAL_VOXELS"]
+
+#: Fewer "signal voxels" than this: the check scores all voxels instead.
+MIN_SIGNAL_VOXELS = 10
+
+
+class _Rows:
+    """Rows ``rows`` of an array-like, each reshaped to ``sample_shape`` (lazy).
+
+    Has ``shape``, ``dtype`` and integer-array indexing, which is what the estimators
+    read lazy inputs through; nothing is copied until rows are read.
+    """
+
+    def __init__(self, X, rows, sample_shape):
+        self.X, self.rows = X, np.asarray(rows)
+        self.sample_shape = tuple(int(s) for s in sample_shape)
+        self.shape = (len(self.rows), *self.sample_shape)
+        self.dtype = np.dtype(getattr(X, "dtype", np.float32))
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, idx):
+        idx = np.atleast_1d(np.asarray(idx))
+        rows = self.rows[idx]
+        order = np.argsort(rows, kind="stable")  # increasing reads (memory maps)
+        out = np.asarray(self.X[rows[order]]).reshape(len(rows), *self.sample_shape)
+        return out[np.argsort(order, kind="stable")]
+
+
+def octave_bands(n_freqs):
+    """Octave-wide groups of bins ``[lo, hi)`` for X without known frequencies.
+
+    Parameters
+    ----------
+    n_freqs : int
+
+    Returns
+    -------
+    bands : list of (int, int)
+        Bin-index bands ``[1, 2), [2, 4), [4, 8), ...`` up to ``n_freqs`` (the
+        first band also holds bin 0); with the default features (bin ``k`` at
+        ``k / TR`` Hz) these are octaves, as the EEG's classical bands roughly are.
+    """
+    edges = [0, 2]
+    while edges[-1] < n_freqs:
+        edges.append(min(2 * edges[-1], n_freqs))
+    edges = sorted(set(min(e, n_freqs) for e in edges))
+    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=False) if hi > lo]
+
+
+def _ridge(est, n_freqs, frequencies=None):
+    from .ridge import BandPowerRidge
+
+    scaling = est.target_scaling
+    if frequencies is not None:
+        freqs = np.asarray(frequencies, dtype=np.float64)
+        if len(freqs) != n_freqs:
+            raise ValueError(
+                f"The 'frequencies' parameter of {type(est).__name__} must have one "
+                f"value per frequency bin of X: expected {n_freqs} values, found "
+                f"{len(freqs)}."
+            )
+        return BandPowerRidge(frequencies=freqs, target_scaling=scaling), (
+            "BandPowerRidge(frequencies=...)"
+        )
+    return (
+        BandPowerRidge(
+            frequencies=np.arange(n_freqs, dtype=np.float64),
+            bands=octave_bands(n_freqs),
+            target_scaling=scaling,
+        ),
+        "BandPowerRidge on octave bands of bins (no 'frequencies' given)",
+    )
+
+
+def _run_scores(y, pred, codes, mask, volume_units):
+    """Mean over runs of the mean temporal r in ``mask`` (None: all voxels)."""
+    from ..metrics import mean_temporal_correlation
+    from .scaling import per_volume_minmax
+
+    if volume_units:
+        y = per_volume_minmax(y)
+    scores = []
+    for code in np.unique(codes):
+        sel = codes == code
+        if sel.sum() >= 3:
+            scores.append(mean_temporal_correlation(y[sel], pred[sel], mask))
+    scores = [s for s in scores if np.isfinite(s)]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def baseline_check(est, X, y, train_idx, val_idx, fit, *, groups, codes, val_groups,
+                   refit, frequencies=None):
+    """Compare the network of ``fit`` with a band-power ridge on the validation rows.
+
+    Parameters
+    ----------
+    est : Spec2VolEstimator
+        The estimator being fitted (its parameters).
+    X, y : array-like
+        All the rows given to ``fit``.
+    train_idx, val_idx : ndarray of int
+        Rows the network was trained and validated on.
+    fit : SimpleNamespace
+        The network's fit (``model``, ``cfg``, ``target``) on ``train_idx``.
+    groups, codes : array-like or None, ndarray of int
+        Participant and run code of every row.
+    val_groups : list or None
+        The validation participants.
+    refit : bool
+        Whether the final network is refitted on every participant.
+    frequencies : array-like of shape (n_freqs,), optional
+        Frequencies of the bins (the estimator's ``frequencies``, or ``X``'s
+        ``eeg_spec``); without them the ridge averages octave-wide groups of bins.
+
+    Returns
+    -------
+    check : dict
+        ``{"ran": False, "reason": ...}`` without validation rows; else
+        ``network_r``, ``ridge_r`` (the score of the module documentation),
+        ``network_r_all_voxels``, ``ridge_r_all_voxels``, ``n_signal_voxels``,
+        ``n_voxels``, ``better`` (``"network"`` or ``"ridge"``), ``baseline``,
+        ``validation_groups``, ``n_train``, ``n_validation``, ``refit``,
+        ``seconds``.
+    """
+    from .training import predict_batches
+
+    if not len(val_idx):
+        reason = (
+            "no validation participants (validation_split=0, fewer than 3 "
+            "participants, or none after rounding)"
+        )
+        logger.info("baseline check not run: %s", reason)
+        return {"ran": False, "reason": reason}
+    t0 = time.perf_counter()
+    input_shape, output_shape = fit.cfg.input_shape, fit.cfg.output_shape
+    ridge, label = _ridge(est, input_shape[2], frequencies)
+    train_groups = None if groups is None else np.asarray(groups)[train_idx]
+    with warnings.catch_warnings():
+        # the ridge's own notes (one group, contiguous folds) are not the user's
+        warnings.simplefilter("ignore", UserWarning)
+        ridge.fit(
+            _Rows(X, train_idx, input_shape),
+            _Rows(y, train_idx, output_shape),
+            groups=train_groups,
+            runs=np.asarray(codes)[train_idx],
+        )
+    X_val = _Rows(X, val_idx, input_shape)
+    y_val = _Rows(y, val_idx, output_shape)[np.arange(len(val_idx))]
+    y_val = y_val.astype(np.float64)
+    net = fit.target.to_prediction(predict_batches(fit.model, X_val, fit.cfg))
+    net = np.asarray(net, dtype=np.float64)
+    lin = np.asarray(ridge.predict(X_val), dtype=np.float64).reshape(y_val.shape)
+    alphas = np.asarray(ridge.alpha_, dtype=np.float64)
+    n_vox = int(np.prod(output_shape))
+    if alphas.ndim == 1 and len(alphas) == n_vox:
+        signal = (alphas < np.max(np.asarray(ridge.alphas, dtype=np.float64)))
+        signal = signal.reshape(output_shape)
+    else:
+        signal = np.ones(output_shape, dtype=bool)
+    n_signal = int(signal.sum())
+    mask = signal if n_signal >= MIN_SIGNAL_VOXELS else None
+    val_codes = np.asarray(codes)[val_idx]
+    volume_units = est.target_scaling == "volume"
+    scores = {
+        "network_r": _run_scores(y_val, net, val_codes, mask, volume_units),
+        "ridge_r": _run_scores(y_val, lin, val_codes, mask, volume_units),
+        "network_r_all_voxels": _run_scores(y_val, net, val_codes, None,
+                                            volume_units),
+        "ridge_r_all_voxels": _run_scores(y_val, lin, val_codes, None, volume_units),
+    }
+    better = (
+        "ridge"
+        if np.isfinite(scores["ridge_r"])
+        and not scores["network_r"] >= scores["ridge_r"]
+        else "network"
+    )
+    check = {
+        "ran": True,
+        **scores,
+        "score": (
+            "mean temporal r per validation run, voxels where the ridge found "
+            "EEG-related signal" if mask is not None else
+            "mean temporal r per validation run, all voxels"
+        ),
+        "n_signal_voxels": n_signal,
+        "n_voxels": n_vox,
+        "better": better,
+        "baseline": label,
+        "validation_groups": None if val_groups is None else list(val_groups),
+        "n_train": int(len(train_idx)),
+        "n_validation": int(len(val_idx)),
+        "refit": bool(refit),
+        "seconds": time.perf_counter() - t0,
+    }
+    logger.info(
+        "baseline check on %d validation samples: network r %.3f, %s r %.3f",
+        len(val_idx), scores["network_r"], label, scores["ridge_r"],
+    )
+    if better == "ridge":
+        who = (
+            f"participant(s) {', '.join(map(str, val_groups))}"
+            if val_groups else f"{len(val_idx)} held-out samples"
+        )
+        warnings.warn(
+            f"{type(est).__name__}: on the validation {who}, the network's temporal r "
+            f"({scores['network_r']:.3f}) is below that of a band-power ridge fitted "
+            f"on the same training participants ({scores['ridge_r']:.3f}); for this "
+            "dataset eeg2fmri.BandPowerRidge is the better choice (BIDS-App: "
+            "--model-name ridge). Details in baseline_check_; "
+            "baseline_check=False turns the check off.",
+            _warning_class(),
+            stacklevel=3,
+        )
+    return check
+
+
+def _warning_class():
+    from ..exceptions import BaselineWarning
+
+    return BaselineWarning
