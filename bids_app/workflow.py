@@ -239,7 +239,6 @@ def _checked_eeg(config, run, n_volumes=None, tr=None):
     """The run's EEG, checked (or corrected) for scanner artifacts."""
     from eeg2fmri.bids import load_eeg
     from eeg2fmri.features import checked_eeg
-
     from eeg2fmri.synthesis import APPLY_PICKS
 
     raw = _read_errors(load_eeg, run.eeg_path, picks=APPLY_PICKS)
