@@ -301,3 +301,20 @@ def test_run_classes_share_the_entity_fields_and_stay_importable_from_discovery(
     assert eeg.label == "sub-01_task-rest_run-2"
     assert eeg.entities == {"subject": "01", "task": "rest", "run": "2"}
     assert eeg != paired and eeg.subject == paired.subject
+
+
+def test_select_runs_forwards_the_discovery_options(tmp_path):
+    from eeg2fmri.pipeline import select_runs
+
+    root = bb.make_dataset(tmp_path / "ds", subjects=("01", "02"))
+    for sub in ("01", "02"):
+        bb.make_run(root, sub, "nback")
+    selection = select_runs(root, participant_label=["01"], task="nback")
+    assert selection.participants == ["01"]
+    # the other participants' runs stay in the training pool, with the task selection
+    assert sorted(r.label for r in selection.paired) == [
+        "sub-01_task-nback", "sub-02_task-nback"]
+    with pytest.raises(TypeError, match="allow_eeg_only is set by with_model"):
+        select_runs(root, allow_eeg_only=True)
+    with pytest.raises(TypeError, match="tsk"):
+        select_runs(root, tsk="rest")
