@@ -5,21 +5,16 @@
 one release as an alias that warns.
 """
 
-import warnings
+from ._utils.deprecation import moved_names
 
 _MOVED = ("Spec2VolEstimator", "MeanVolumeRegressor")
 __all__ = list(_MOVED)
 
 
-def __getattr__(name):
-    if name in _MOVED:
-        warnings.warn(
-            f"eeg2fmri.estimator.{name} moved to eeg2fmri.estimators.{name} (also "
-            f"eeg2fmri.{name}); the old module goes away in the next release.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        from . import estimators
+def _estimators():
+    from . import estimators
 
-        return getattr(estimators, name)
-    raise AttributeError(f"module 'eeg2fmri.estimator' has no attribute {name!r}")
+    return estimators
+
+
+__getattr__ = moved_names("eeg2fmri.estimator", _MOVED, _estimators)

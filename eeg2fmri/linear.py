@@ -5,7 +5,7 @@
 release as an alias that warns.
 """
 
-import warnings
+from ._utils.deprecation import moved_names
 
 _MOVED = (
     "BandPowerRidge",
@@ -17,15 +17,10 @@ _MOVED = (
 __all__ = list(_MOVED)
 
 
-def __getattr__(name):
-    if name in _MOVED:
-        warnings.warn(
-            f"eeg2fmri.linear.{name} moved to eeg2fmri.estimators.{name} (also "
-            f"eeg2fmri.{name}); the old module goes away in the next release.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        from . import estimators
+def _estimators():
+    from . import estimators
 
-        return getattr(estimators, name)
-    raise AttributeError(f"module 'eeg2fmri.linear' has no attribute {name!r}")
+    return estimators
+
+
+__getattr__ = moved_names("eeg2fmri.linear", _MOVED, _estimators)

@@ -16,6 +16,8 @@ drops ``(kernel_size - 1) // 2`` pixels at each border of the map before averagi
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -198,8 +200,35 @@ def ssim(
     return per_volume.mean() if reduction == "mean" else per_volume
 
 
+#: The options of :func:`ssim` a loss module takes, with their defaults.
+_SSIM_OPTIONS = {
+    name: p.default
+    for name, p in inspect.signature(ssim).parameters.items()
+    if p.kind is p.KEYWORD_ONLY and name != "reduction"
+}
+
+
+def _checked_ssim_options(options, owner):
+    """The SSIM options given to a loss module, checked when it is built."""
+    unknown = sorted(set(options) - set(_SSIM_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"{owner}: unknown SSIM option(s) {unknown}; expected some of "
+            f"{list(_SSIM_OPTIONS)} (see eeg2fmri.losses.ssim)."
+        )
+    full = {**_SSIM_OPTIONS, **options}
+    _check_ssim_params(full["kernel_size"], full["sigma"], "mean")
+    return dict(options)
+
+
 class SSIMLoss(nn.Module):
-    """``1 - SSIM`` as a loss module (see :func:`ssim` for the parameters).
+    """``1 - SSIM`` as a loss module.
+
+    Parameters
+    ----------
+    **ssim_kwargs
+        Options of :func:`ssim`: ``data_range``, ``kernel_size``, ``sigma``, ``k1``,
+        ``k2``, ``border_trim`` (same defaults).
 
     Examples
     --------
@@ -210,25 +239,11 @@ class SSIMLoss(nn.Module):
     0.0
     """
 
-    def __init__(
-        self,
-        *,
-        data_range=1.0,
-        kernel_size=None,
-        sigma=1.5,
-        k1=0.01,
-        k2=0.03,
-        border_trim=False,
-    ):
+    def __init__(self, **ssim_kwargs):
         super().__init__()
-        self.ssim_kwargs = dict(
-            data_range=data_range,
-            kernel_size=kernel_size,
-            sigma=sigma,
-            k1=k1,
-            k2=k2,
-            border_trim=border_trim,
-        )
+        self.ssim_kwargs = {
+            **_SSIM_OPTIONS, **_checked_ssim_options(ssim_kwargs, "SSIMLoss")
+        }
 
     def forward(self, pred, target):
         """Loss of (batch, D, H, W) tensors; returns a scalar tensor."""
@@ -246,7 +261,8 @@ class HybridLoss(nn.Module):
     lambda_ssim : float, default=0.5
         Weight of the SSIM term, in [0, 1].
     **ssim_kwargs
-        Passed to :func:`ssim` (``data_range``, ``sigma``, ``border_trim``, ...).
+        Options of :func:`ssim` (``data_range``, ``sigma``, ``border_trim``, ...),
+        checked here.
 
     Examples
     --------
@@ -264,7 +280,7 @@ class HybridLoss(nn.Module):
                 f"'lambda_ssim' must be a float in [0, 1]. Got {lambda_ssim!r} instead."
             )
         self.lambda_ssim = float(lambda_ssim)
-        self.ssim_kwargs = ssim_kwargs
+        self.ssim_kwargs = _checked_ssim_options(ssim_kwargs, "HybridLoss")
 
     def forward(self, pred, target):
         """Loss of (batch, D, H, W) tensors; returns a scalar tensor."""

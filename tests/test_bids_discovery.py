@@ -1,6 +1,7 @@
 """Discovery of paired EEG/BOLD runs (eeg2fmri.bids.discovery) on hand-built
 datasets."""
 
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -283,3 +284,37 @@ def test_eeg_rest_fmri_layout_derivatives_folder_itself(tmp_path):
 
     raw = load_eeg(run.eeg_path)
     assert len(find_volume_onsets(raw, tr=run.tr, n_volumes=10)) == 10
+
+
+def test_run_classes_share_the_entity_fields_and_stay_importable_from_discovery(ds):
+    from eeg2fmri.bids import discovery, runs
+
+    assert discovery.PairedRun is runs.PairedRun
+    assert set(runs.__all__) <= set(discovery.__all__)
+    report = find_paired_runs(ds)
+    paired = report.runs[0]
+    fields = [f.name for f in dataclasses.fields(paired)]
+    assert fields[:5] == ["subject", "session", "task", "acquisition", "run"]
+    assert fields[5:] == ["eeg_path", "bold_path", "bold_metadata", "eeg_metadata"]
+    eeg = runs.EEGRun(**runs.run_fields({"sub": "01", "task": "rest", "run": "2"}),
+                      eeg_path=paired.eeg_path)
+    assert eeg.label == "sub-01_task-rest_run-2"
+    assert eeg.entities == {"subject": "01", "task": "rest", "run": "2"}
+    assert eeg != paired and eeg.subject == paired.subject
+
+
+def test_select_runs_forwards_the_discovery_options(tmp_path):
+    from eeg2fmri.pipeline import select_runs
+
+    root = bb.make_dataset(tmp_path / "ds", subjects=("01", "02"))
+    for sub in ("01", "02"):
+        bb.make_run(root, sub, "nback")
+    selection = select_runs(root, participant_label=["01"], task="nback")
+    assert selection.participants == ["01"]
+    # the other participants' runs stay in the training pool, with the task selection
+    assert sorted(r.label for r in selection.paired) == [
+        "sub-01_task-nback", "sub-02_task-nback"]
+    with pytest.raises(TypeError, match="allow_eeg_only is set by with_model"):
+        select_runs(root, allow_eeg_only=True)
+    with pytest.raises(TypeError, match="tsk"):
+        select_runs(root, tsk="rest")

@@ -278,3 +278,22 @@ def test_bdf_and_edf_annotations_round_trip(tmp_path, fmt):
     res = find_volume_onsets(loaded, tr=2.0, n_volumes=12)
     assert res.marker == "Volume"
     np.testing.assert_allclose(res.onsets, 1.5 + 2.0 * np.arange(12), atol=1e-3)
+
+
+def test_write_brainvision_round_trips_data_and_vendor_markers(tmp_path):
+    import mne
+
+    from eeg2fmri.bids.brainvision import write_brainvision
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (3, 500))
+    markers = [("Response", "R128", 10), ("Scanner", "Scan Start", 250),
+               ("Comment", "a, b", 499)]
+    vhdr = write_brainvision(tmp_path, "sub-01_task-rest_eeg", data, sfreq=250.0,
+                             ch_names=["Fz", "Cz", "Pz"], markers=markers)
+    assert "Comment,a\\1 b,500,1,0" in vhdr.with_suffix(".vmrk").read_text()
+    raw = mne.io.read_raw_brainvision(vhdr, preload=True, verbose="error")
+    assert raw.ch_names == ["Fz", "Cz", "Pz"]
+    np.testing.assert_allclose(raw.get_data(), data, atol=0.06e-6)  # 0.1 µV steps
+    got = [(d, round(o * 250)) for d, o in zip(raw.annotations.description,
+                                                 raw.annotations.onset, strict=True)]
+    assert ("Response/R128", 10) in got and ("Scanner/Scan Start", 250) in got

@@ -120,3 +120,13 @@ def test_bad_arguments():
         ssim(x, x, kernel_size=4)
     with pytest.raises(ValueError, match="lambda_ssim"):
         HybridLoss(1.5)
+
+
+def test_loss_modules_check_their_ssim_options_when_built():
+    assert SSIMLoss(sigma=1.0).ssim_kwargs["sigma"] == 1.0
+    assert SSIMLoss().ssim_kwargs["kernel_size"] is None
+    for build in (lambda: SSIMLoss(sigm=1.0), lambda: HybridLoss(0.5, windw=7)):
+        with pytest.raises(TypeError, match="unknown SSIM option"):
+            build()
+    with pytest.raises(ValueError, match="kernel_size"):
+        HybridLoss(0.5, kernel_size=4)

@@ -51,3 +51,22 @@ def test_test_and_docs_only_packages_are_extras():
     for name in ("edfio", "eeglabio", "pymatreader", "pytest", "torchmetrics",
                  "sphinx", "bids-validator-deno"):
         assert name not in requirements, name
+
+
+def test_deprecated_modules_warn_and_give_the_moved_names():
+    import importlib
+
+    import pytest
+
+    import eeg2fmri
+
+    for old, name in (("eeg2fmri.estimator", "MeanVolumeRegressor"),
+                      ("eeg2fmri.linear", "BandPowerRidge")):
+        module = importlib.import_module(old)
+        with pytest.warns(DeprecationWarning, match=f"{old}.{name} moved to "
+                          f"eeg2fmri.estimators.{name}") as record:
+            value = getattr(module, name)
+        assert value is getattr(eeg2fmri, name)
+        assert record[0].filename == __file__  # points at the caller
+        with pytest.raises(AttributeError, match=f"'{old}' has no attribute 'nope'"):
+            _ = module.nope

@@ -24,6 +24,7 @@ import numpy as np
 from .._utils.io import write_json_atomic
 from .._utils.logging import logger
 from .._version import __version__
+from ..bids.brainvision import write_brainvision
 
 __all__ = [
     "corrected_eeg_path",
@@ -72,27 +73,15 @@ def _identity(eeg_path):
     return [file_identity(p) for p in eeg_recording_files(eeg_path)]
 
 
-def _write_vmrk(path, data_file, raw):
+def _markers(raw):
+    """``(type, description, 0-based sample)`` of the annotations of ``raw``."""
     sfreq = raw.info["sfreq"]
     onsets = np.asarray(raw.annotations.onset) - raw.first_time
-    lines = [
-        "Brain Vision Data Exchange Marker File, Version 1.0",
-        "",
-        "[Common Infos]",
-        "Codepage=UTF-8",
-        f"DataFile={data_file}",
-        "",
-        "[Marker Infos]",
-        "Mk1=New Segment,,1,1,0",
-    ]
-    for i, (onset, desc) in enumerate(
-        zip(onsets, raw.annotations.description, strict=True), start=2
-    ):
+    markers = []
+    for onset, desc in zip(onsets, raw.annotations.description, strict=True):
         kind, _, text = str(desc).rpartition("/")
-        kind = (kind or "Comment").replace(",", r"\1")
-        text = text.replace(",", r"\1")
-        lines.append(f"Mk{i}={kind},{text},{int(round(onset * sfreq)) + 1},1,0")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        markers.append((kind or "Comment", text, int(round(onset * sfreq))))
+    return markers
 
 
 def _write_description(root):
@@ -144,25 +133,18 @@ def write_corrected_eeg(
     -------
     path : pathlib.Path
     """
-    import pybv
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.name[: -len(".vhdr")]
     with tempfile.TemporaryDirectory(prefix=".eeg2fmri-", dir=path.parent) as tmp:
-        pybv.write_brainvision(
-            data=raw.get_data().astype(np.float32),
+        write_brainvision(
+            tmp,
+            stem,
+            raw.get_data(),
             sfreq=raw.info["sfreq"],
             ch_names=raw.ch_names,
-            fname_base=stem,
-            folder_out=tmp,
-            overwrite=True,
-            events=None,
-            resolution=0.1,
-            unit="µV",
-            fmt="binary_float32",
+            markers=_markers(raw),
         )
-        _write_vmrk(Path(tmp) / f"{stem}.vmrk", f"{stem}.eeg", raw)
         for ext in (".eeg", ".vmrk", ".vhdr"):
             shutil.move(str(Path(tmp) / f"{stem}{ext}"), path.with_suffix(ext))
     write_json_atomic(

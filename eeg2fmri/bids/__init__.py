@@ -30,10 +30,11 @@ from .derivatives import (
     write_space_reference,
     write_synthesized_run,
 )
-from .discovery import EEGRun, PairedRun, PairingReport, UnpairedRun, find_paired_runs
+from .discovery import find_paired_runs
 from .eeg import load_eeg
 from .interop import to_bids_path
 from .markers import VolumeOnsets, check_eeg_covers, find_volume_onsets
+from .runs import EEGRun, PairedRun, PairingReport, UnpairedRun
 
 __all__ = [
     "find_paired_runs",

@@ -33,6 +33,18 @@ __all__ = [
 #: A TR above this many "seconds" is taken as milliseconds.
 _MS_THRESHOLD = 100.0
 
+#: Number of dimensions -> the NIfTI axis of each model axis: model axis ``n`` (t, D,
+#: H, W, or D, H, W) is NIfTI axis ``_NIFTI_AXES[ndim][n]`` (i, j, k[, t]).
+_NIFTI_AXES = {4: (3, 2, 0, 1), 3: (2, 0, 1)}
+
+
+def _nifti_axes(array, caller):
+    if array.ndim not in _NIFTI_AXES:
+        raise ValueError(
+            f"{caller}: expected a 3-D or 4-D array, got shape {array.shape}"
+        )
+    return _NIFTI_AXES[array.ndim]
+
 
 def nifti_to_volumes(data):
     """NIfTI-ordered data -> model-ordered volumes.
@@ -48,13 +60,7 @@ def nifti_to_volumes(data):
         ``vols[t, k, i, j] = data[i, j, k, t]`` (a view; same dtype).
     """
     data = np.asarray(data)
-    if data.ndim == 4:
-        return np.moveaxis(data, (3, 2, 0, 1), (0, 1, 2, 3))
-    if data.ndim == 3:
-        return np.moveaxis(data, (2, 0, 1), (0, 1, 2))
-    raise ValueError(
-        f"nifti_to_volumes: expected a 3-D or 4-D array, got shape {data.shape}"
-    )
+    return np.moveaxis(data, _nifti_axes(data, "nifti_to_volumes"), range(data.ndim))
 
 
 def volumes_to_nifti(vols):
@@ -71,13 +77,7 @@ def volumes_to_nifti(vols):
         ``data[i, j, k, t] = vols[t, k, i, j]`` (a view; same dtype).
     """
     vols = np.asarray(vols)
-    if vols.ndim == 4:
-        return np.moveaxis(vols, (0, 1, 2, 3), (3, 2, 0, 1))
-    if vols.ndim == 3:
-        return np.moveaxis(vols, (0, 1, 2), (2, 0, 1))
-    raise ValueError(
-        f"volumes_to_nifti: expected a 3-D or 4-D array, got shape {vols.shape}"
-    )
+    return np.moveaxis(vols, range(vols.ndim), _nifti_axes(vols, "volumes_to_nifti"))
 
 
 def normalize_tr(value, source):

@@ -31,26 +31,21 @@ ignored everywhere; in the raw dataset only ``sub-*`` folders are scanned, so
 in an ``eeg/`` folder, BOLD in ``func/``.
 """
 
-import functools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from .._utils.logging import logger
 from ..exceptions import (
-    DataError,
     Eeg2fmriError,
     InvalidDatasetError,
     MissingInputError,
     NoMatchingDataError,
 )
+from . import runs as _runs
 from ._entities import SidecarFinder, read_tsv
 from ._scanning import (
     BOLD_EXTENSIONS,
     EEG_EXTENSIONS,
-    PAIR_ENTITIES,
     _as_labels,
     _check_known,
     _group,
@@ -60,261 +55,11 @@ from ._scanning import (
     _sort_key,
 )
 from .filters import _matches, _merge_filters, _merge_selection, _normalize_filters
-from .interop import bids_path_selection, is_bids_layout, is_bids_path, to_bids_path
+from .interop import bids_path_selection, is_bids_layout, is_bids_path
+from .runs import EEGRun, PairedRun, PairingReport, UnpairedRun, run_fields
 
-__all__ = [
-    "find_paired_runs",
-    "PairedRun",
-    "EEGRun",
-    "UnpairedRun",
-    "PairingReport",
-    "EEG_EXTENSIONS",
-    "BOLD_EXTENSIONS",
-]
-
-
-_LONG = {
-    "sub": "subject",
-    "ses": "session",
-    "task": "task",
-    "acq": "acquisition",
-    "run": "run",
-}
-
-
-def _label(entities, keys=PAIR_ENTITIES):
-    return "_".join(f"{k}-{entities[k]}" for k in keys if entities.get(k) is not None)
-
-
-def _pair_values(run):
-    """Short entity name -> value (or None) of a run's pairing entities."""
-    values = (run.subject, run.session, run.task, run.acquisition, run.run)
-    return dict(zip(PAIR_ENTITIES, values, strict=True))
-
-
-@dataclass(frozen=True)
-class PairedRun:
-    """One run recorded with both EEG and BOLD.
-
-    Attributes
-    ----------
-    subject, session, task, acquisition, run : str or None
-        Entities shared by both files (labels without ``sub-`` etc.; ``run`` as written
-        in the BOLD file name). None when the entity is absent.
-    eeg_path : Path
-        EEG data file (``.vhdr``, ``.edf``, ``.bdf`` or ``.set``).
-    bold_path : Path
-        BOLD NIfTI file.
-    bold_metadata : dict
-        Merged ``*_bold.json`` sidecars (inheritance applied): ``RepetitionTime``,
-        ``SliceTiming``, ...
-    eeg_metadata : dict
-        Merged ``*_eeg.json`` sidecars of the dataset the EEG comes from.
-    """
-
-    subject: str
-    session: str | None
-    task: str
-    acquisition: str | None
-    run: str | None
-    eeg_path: Path
-    bold_path: Path
-    bold_metadata: dict = field(default_factory=dict, compare=False, repr=False)
-    eeg_metadata: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def entities(self):
-        """The pairing entities with pybids long names, absent ones left out (dict)."""
-        return {
-            _LONG[k]: v for k, v in _pair_values(self).items() if v is not None
-        }
-
-    @property
-    def label(self):
-        """BIDS basename prefix of the run, e.g. ``"sub-01_ses-1_task-rest_run-1"``."""
-        return _label(_pair_values(self))
-
-    @property
-    def eeg_bids_path(self):
-        """The EEG file as an :class:`mne_bids.BIDSPath` (for
-        :func:`mne_bids.read_raw_bids`)."""
-        return to_bids_path(self.eeg_path)
-
-    @property
-    def bold_bids_path(self):
-        """The BOLD file as an :class:`mne_bids.BIDSPath`."""
-        return to_bids_path(self.bold_path)
-
-    @functools.cached_property
-    def tr(self):
-        """Repetition time in seconds (float).
-
-        From the merged sidecars' ``RepetitionTime``; when absent, from the NIfTI header
-        (see :func:`eeg2fmri.bids.bold.header_tr`). Raises DataError naming the file
-        when neither has it.
-        """
-        from .bold import header_tr, normalize_tr
-
-        value = self.bold_metadata.get("RepetitionTime")
-        if value is not None:
-            return normalize_tr(
-                value, f"RepetitionTime of the sidecars of {self.bold_path}"
-            )
-        import nibabel as nib
-
-        try:
-            header = nib.load(self.bold_path).header
-        except Exception as err:
-            raise MissingInputError(
-                f"cannot read the NIfTI header of {self.bold_path}: {err}"
-            ) from None
-        tr = header_tr(header, self.bold_path)
-        if tr is None:
-            raise DataError(
-                f"no RepetitionTime for {self.bold_path}: none in its sidecars and the "
-                "NIfTI header's pixdim[4] is not set"
-            )
-        logger.info(
-            "%s: no RepetitionTime in the sidecars; using the NIfTI header's TR %.4g s",
-            self.label,
-            tr,
-        )
-        return tr
-
-    @property
-    def slice_timing(self):
-        """``SliceTiming`` from the sidecars as a float array (s), or None."""
-        st = self.bold_metadata.get("SliceTiming")
-        return None if st is None else np.asarray(st, dtype=float)
-
-
-@dataclass(frozen=True)
-class EEGRun:
-    """One EEG run without BOLD (recorded outside the scanner, or its fMRI is absent).
-
-    A model trained on simultaneous EEG-fMRI synthesizes its BOLD
-    (:func:`eeg2fmri.synthesize_image`, the BIDS-App with ``--model``); nothing can be
-    trained on it.
-
-    Attributes
-    ----------
-    subject, session, task, acquisition, run : str or None
-        Entities of the EEG file (labels without prefixes).
-    eeg_path : Path
-        EEG data file (``.vhdr``, ``.edf``, ``.bdf`` or ``.set``).
-    eeg_metadata : dict
-        Merged ``*_eeg.json`` sidecars (inheritance applied): ``SamplingFrequency``,
-        ``PowerLineFrequency``...
-    """
-
-    subject: str
-    session: str | None
-    task: str
-    acquisition: str | None
-    run: str | None
-    eeg_path: Path
-    eeg_metadata: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def entities(self):
-        """The entities with pybids long names, absent ones left out (dict)."""
-        return {
-            _LONG[k]: v for k, v in _pair_values(self).items() if v is not None
-        }
-
-    @property
-    def label(self):
-        """BIDS basename prefix of the run, e.g. ``"sub-01_task-rest"``."""
-        return _label(_pair_values(self))
-
-    @property
-    def eeg_bids_path(self):
-        """The EEG file as an :class:`mne_bids.BIDSPath`."""
-        return to_bids_path(self.eeg_path)
-
-
-@dataclass(frozen=True)
-class UnpairedRun:
-    """A run that could not be paired, and why.
-
-    Attributes
-    ----------
-    subject, session, task, acquisition, run : str or None
-        Entities of the run.
-    modality : {"eeg", "bold"}
-        Which data the run has.
-    paths : tuple of Path
-        The file(s) found.
-    reason : str
-        Why it is unpaired (no partner, or several candidate files).
-    """
-
-    subject: str
-    session: str | None
-    task: str | None
-    acquisition: str | None
-    run: str | None
-    modality: str
-    paths: tuple
-    reason: str
-
-    @property
-    def label(self):
-        """BIDS basename prefix of the run."""
-        return _label(_pair_values(self))
-
-
-@dataclass
-class PairingReport:
-    """What :func:`find_paired_runs` found.
-
-    Attributes
-    ----------
-    runs : list of PairedRun
-        Paired runs, sorted by subject, session, task, acquisition, run.
-    unpaired : list of UnpairedRun
-        EEG without BOLD, BOLD without EEG, and runs with ambiguous files.
-    participants : list of str
-        Labels (without ``sub-``) with at least one paired run.
-    bids_dir, eeg_root, bold_root : Path
-        The raw dataset and where EEG and BOLD were read from.
-    eeg_only : list of EEGRun
-        The EEG runs without BOLD (one EEG file each), sorted like ``runs``.
-    """
-
-    runs: list
-    unpaired: list
-    participants: list
-    bids_dir: Path
-    eeg_root: Path
-    bold_root: Path
-    eeg_only: list = field(default_factory=list)
-
-    @property
-    def eeg_only_participants(self):
-        """Labels (without ``sub-``) with at least one EEG-only run (list of str)."""
-        return sorted({r.subject for r in self.eeg_only})
-
-    def __len__(self):
-        return len(self.runs)
-
-    def __iter__(self):
-        return iter(self.runs)
-
-    def summary(self):
-        """One line per run: paired runs, then unpaired ones with their reason (str)."""
-        lines = [
-            f"{len(self.runs)} paired run(s) for {len(self.participants)} "
-            "participant(s)"
-        ]
-        lines += [
-            f"  paired    {r.label}: {r.eeg_path.name} + {r.bold_path.name}"
-            for r in self.runs
-        ]
-        lines += [
-            f"  unpaired  {u.label} ({u.modality}): {u.reason}" for u in self.unpaired
-        ]
-        return "\n".join(lines)
+# the run classes live in .runs and stay importable from here
+__all__ = ["find_paired_runs", *_runs.__all__, "EEG_EXTENSIONS", "BOLD_EXTENSIONS"]
 
 
 def find_paired_runs(
@@ -512,46 +257,26 @@ def find_paired_runs(
             e = eegs[0].entities
             eeg_only.append(
                 EEGRun(
-                    subject=e["sub"],
-                    session=e.get("ses"),
-                    task=e["task"],
-                    acquisition=e.get("acq"),
-                    run=e.get("run"),
+                    **run_fields(e),
                     eeg_path=eegs[0].path,
                     eeg_metadata=eeg_sidecars.metadata(eegs[0].path, e, "eeg"),
                 )
             )
         if problem is not None:
             modality, files, reason = problem
-            ents = dict(
-                zip(
-                    PAIR_ENTITIES,
-                    (files[0].entities.get(k) for k in PAIR_ENTITIES),
-                    strict=False,
-                )
-            )
             unpaired.append(
                 UnpairedRun(
-                    ents["sub"],
-                    ents["ses"],
-                    ents["task"],
-                    ents["acq"],
-                    ents["run"],
-                    modality,
-                    tuple(f.path for f in files),
-                    reason,
+                    **run_fields(files[0].entities),
+                    modality=modality,
+                    paths=tuple(f.path for f in files),
+                    reason=reason,
                 )
             )
             continue
         eeg, bold = eegs[0], bolds[0]
-        e = bold.entities
         runs.append(
             PairedRun(
-                subject=e["sub"],
-                session=e.get("ses"),
-                task=e["task"],
-                acquisition=e.get("acq"),
-                run=e.get("run"),
+                **run_fields(bold.entities),
                 eeg_path=eeg.path,
                 bold_path=bold.path,
                 bold_metadata=bold_sidecars.metadata(bold.path, bold.entities, "bold"),

@@ -16,6 +16,8 @@ constraint".
 import os
 from pathlib import Path
 
+from ._entities import ENTITIES
+
 __all__ = [
     "ANY",
     "OPTIONAL",
@@ -48,42 +50,7 @@ OPTIONAL = _QueryToken("OPTIONAL")
 
 #: Short keys of file names -> entity names of pybids' ``bids`` and ``derivatives``
 #: configurations (what ``BIDSLayout.get`` takes).
-PYBIDS_ENTITIES = {
-    "sub": "subject",
-    "ses": "session",
-    "task": "task",
-    "acq": "acquisition",
-    "ce": "ceagent",
-    "trc": "tracer",
-    "stain": "staining",
-    "rec": "reconstruction",
-    "dir": "direction",
-    "run": "run",
-    "mod": "modality",
-    "echo": "echo",
-    "flip": "flip",
-    "inv": "inv",
-    "mt": "mt",
-    "part": "part",
-    "proc": "proc",
-    "space": "space",
-    "recording": "recording",
-    "chunk": "chunk",
-    "tracksys": "tracksys",
-    "atlas": "atlas",
-    "roi": "roi",
-    "label": "label",
-    "from": "from",
-    "to": "to",
-    "res": "res",
-    "den": "den",
-    "model": "model",
-    "subset": "subset",
-    "seg": "segmentation",
-    "mode": "mode",
-    "hemi": "hemi",
-    "desc": "desc",
-}
+PYBIDS_ENTITIES = {key: pybids for key, _, pybids in ENTITIES}
 
 # mne-bids BIDSPath entity names -> short keys
 _MNE_BIDS_KEYS = {
@@ -146,12 +113,7 @@ def as_file_path(obj, name="path"):
         return Path(obj.fpath)
     if _is_bids_file(obj):
         return Path(obj.path)
-    if isinstance(obj, str | os.PathLike):
-        return Path(obj).expanduser()
-    raise TypeError(
-        f"{name} must be a path, an mne-bids BIDSPath or a pybids BIDSFile, got "
-        f"{type(obj).__name__}"
-    )
+    return _plain_path(obj, name, "an mne-bids BIDSPath or a pybids BIDSFile")
 
 
 def as_bids_root(obj, name="bids_dir"):
@@ -170,11 +132,15 @@ def as_bids_root(obj, name="bids_dir"):
                 f"{name}: the BIDSPath has no root; give BIDSPath(root=...)"
             )
         return Path(obj.root)
+    return _plain_path(obj, name, "a pybids BIDSLayout or an mne-bids BIDSPath")
+
+
+def _plain_path(obj, name, also_accepted):
+    """``obj`` as a Path when it is path-like; else a TypeError naming ``name``."""
     if isinstance(obj, str | os.PathLike):
         return Path(obj).expanduser()
     raise TypeError(
-        f"{name} must be a path, a pybids BIDSLayout or an mne-bids BIDSPath, got "
-        f"{type(obj).__name__}"
+        f"{name} must be a path, {also_accepted}, got {type(obj).__name__}"
     )
 
 

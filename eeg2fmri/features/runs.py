@@ -272,11 +272,7 @@ def _load_cached(cache_dir, key, run):
         return None
     logger.info("%s: features loaded from cache %s", run.label, cache_dir)
     return RunFeatures(
-        label=run.label,
-        subject=run.subject,
-        session=run.session,
-        task=run.task,
-        run=run.run,
+        **_run_fields(run),
         tr=grid.tr,
         sfreq=grid.sfreq,
         onsets=np.asarray(meta["onsets"], dtype=np.float64),
@@ -286,9 +282,20 @@ def _load_cached(cache_dir, key, run):
         affine=np.asarray(meta["affine"], dtype=np.float64),
         onset_source=meta["onset_source"],
         marker=meta["marker"],
-        paired_run=run,
         cache_dir=cache_dir,
         **_channel_fields(meta),
+    )
+
+
+def _run_fields(run):
+    """The :class:`RunFeatures` fields that name a paired run (its entities, space)."""
+    return dict(
+        label=run.label,
+        subject=run.subject,
+        session=run.session,
+        task=run.task,
+        run=run.run,
+        paired_run=run,
         space=space_label_of(run.bold_path),
     )
 
@@ -420,11 +427,7 @@ def _compute_run(
     if target_shape is not None and tuple(target_shape) != volumes.shape[1:]:
         volumes, affine = resample_volumes(volumes, affine, target_shape, resample)
     return RunFeatures(
-        label=run.label,
-        subject=run.subject,
-        session=run.session,
-        task=run.task,
-        run=run.run,
+        **_run_fields(run),
         tr=float(run.tr),
         sfreq=sfreq,
         onsets=onsets,
@@ -434,9 +437,7 @@ def _compute_run(
         affine=affine,
         onset_source=getattr(found, "source", "markers"),
         marker=getattr(found, "marker", None),
-        paired_run=run,
         **channel_info(raw_info, run),
-        space=space_label_of(run.bold_path),
     )
 
 

@@ -134,6 +134,13 @@ class Eeg2fmriModel(nn.Module):
     #: registered preset name used by :func:`model_from_config`
     name = ""
 
+    @classmethod
+    def _preset(cls, name, defaults, overrides):
+        """A model of preset ``name``: ``defaults`` updated by ``overrides``."""
+        model = cls(**{**defaults, **overrides})
+        model.name = name
+        return model
+
     def _init_common(self, config, n_context, n_channels, n_freqs, out_shape):
         self.n_context = check_positive_int(n_context, "n_context")
         self.n_channels = check_positive_int(n_channels, "n_channels")
@@ -181,6 +188,17 @@ class Eeg2fmriModel(nn.Module):
         """
         self.check_input(x)
         return self.forward_head(self.forward_features(x))
+
+
+def check_grid_divisible(x, multiple, owner):
+    """Raise ValueError unless the height and width of ``x`` (``(..., H, W)``) are
+    multiples of ``multiple`` (a U-Net's ``grid_multiple``); ``owner`` names it."""
+    h, w = x.shape[-2:]
+    if h % multiple or w % multiple:
+        raise ValueError(
+            f"{owner} input height and width must be divisible by {multiple}; "
+            f"got {h}x{w}."
+        )
 
 
 def _jsonable(value):

@@ -303,12 +303,6 @@ class E2fNet(Eeg2fmriModel):
         return y.sigmoid() if self.output_activation == "sigmoid" else y
 
 
-def _create_e2fnet(name, defaults, overrides):
-    model = E2fNet(**{**defaults, **overrides})
-    model.name = name
-    return model
-
-
 _E2FNET_NOTE = (
     "baseline kept as published: its sigmoid bounds the output to [0, 1], so it "
     "needs target_scaling='volume' (or output_activation=None); it does not learn the "
@@ -319,7 +313,7 @@ _E2FNET_NOTE = (
 @register_model("e2fnet", note=_E2FNET_NOTE)
 def e2fnet(**kwargs):
     """Official E2fNet sizes: 19,152,030 parameters for D=30."""
-    return _create_e2fnet("e2fnet", {}, kwargs)
+    return E2fNet._preset("e2fnet", {}, kwargs)
 
 
 @register_model("e2fnet-small", note=_E2FNET_NOTE)
@@ -337,7 +331,7 @@ def e2fnet_small(**kwargs):
         head_dim=16,
         norm_groups=8,
     )
-    return _create_e2fnet("e2fnet-small", defaults, kwargs)
+    return E2fNet._preset("e2fnet-small", defaults, kwargs)
 
 
 @register_model(
@@ -355,4 +349,4 @@ def e2fnet_tiny(**kwargs):
         head_dim=4,
         norm_groups=4,
     )
-    return _create_e2fnet("e2fnet-tiny", defaults, kwargs)
+    return E2fNet._preset("e2fnet-tiny", defaults, kwargs)

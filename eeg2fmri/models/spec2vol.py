@@ -230,59 +230,38 @@ class Spec2Vol(Eeg2fmriModel):
             )
 
     def forward_features(self, x):
-        """Encode and place on the decoder grid.
-
-        Parameters
-        ----------
-        x : Tensor of shape (batch, n_context, n_channels, n_freqs)
-
-        Returns
-        -------
-        Tensor of shape (batch, hidden_dim, grid_height, grid_width)
-        """
+        """x : (batch, n_context, n_channels, n_freqs) -> (batch, hidden_dim, grid_h,
+        grid_w): the encoder's output placed on the decoder grid."""
         return fit_to_grid(self.encoder(x), self.grid, self.fit)
 
     def forward_head(self, feats):
-        """Decode grid features to volumes.
+        """feats : (batch, hidden_dim, grid_h, grid_w) -> (batch, D, H, W): the decoded
+        volumes (without the bridge)."""
+        return self._activate(self._decode(feats))
 
-        Parameters
-        ----------
-        feats : Tensor of shape (batch, hidden_dim, grid_height, grid_width)
-
-        Returns
-        -------
-        Tensor of shape (batch, D, H, W)
-        """
+    def _decode(self, feats):
         _, h, w = self.out_shape
-        y = self.decoder(feats)[:, :, :h, :w]
+        return self.decoder(feats)[:, :, :h, :w]
+
+    def _activate(self, y):
         return y.sigmoid() if self.output_activation == "sigmoid" else y
 
     def forward(self, x):
-        """Synthesize volumes from EEG spectra.
+        """x : (batch, n_context, n_channels, n_freqs) -> (batch, D, H, W) volumes.
 
-        Parameters
-        ----------
-        x : Tensor of shape (batch, n_context, n_channels, n_freqs)
-
-        Returns
-        -------
-        Tensor of shape (batch, D, H, W)
-            The decoder's output plus, with a bridge, the bridge's (the sigmoid of
-            ``output_activation`` applies to the sum).
+        The decoder's output plus, with a bridge, the bridge's (the sigmoid of
+        ``output_activation`` applies to the sum).
         """
         self.check_input(x)
         projected = self.encoder.project(x)
         if self.decoder is None:
-            y = self.bridge(projected)
-            return y.sigmoid() if self.output_activation == "sigmoid" else y
+            return self._activate(self.bridge(projected))
         encoded = self.encoder.blocks(projected)
-        if self.bridge is None:
-            return self.forward_head(fit_to_grid(encoded, self.grid, self.fit))
-        _, h, w = self.out_shape
-        y = self.decoder(fit_to_grid(encoded, self.grid, self.fit))[:, :, :h, :w]
-        source = projected if self.bridge_source == "projection" else encoded
-        y = y + self.bridge(source)
-        return y.sigmoid() if self.output_activation == "sigmoid" else y
+        y = self._decode(fit_to_grid(encoded, self.grid, self.fit))
+        if self.bridge is not None:
+            source = projected if self.bridge_source == "projection" else encoded
+            y = y + self.bridge(source)
+        return self._activate(y)
 
     def output_layer(self):
         """The decoder's last layer (the 1x1 conv that produces the slices), or None."""
@@ -303,12 +282,6 @@ class Spec2Vol(Eeg2fmriModel):
             self.bridge.zero_output_()
 
 
-def _create_spec2vol(name, defaults, overrides):
-    model = Spec2Vol(**{**defaults, **overrides})
-    model.name = name
-    return model
-
-
 _OFFICIAL_NOTE = (
     "official topology, kept to reproduce the paper: it can fit a few dozen pairs, "
     "but without a bridge it does not learn the EEG-driven fluctuations of held-out "
@@ -323,7 +296,7 @@ def spec2vol(**kwargs):
     45,927,230 parameters for D=30 (45,927,280 for D=32), for any electrode and bin
     count (the encoder is convolutional/attention only). No bridge.
     """
-    return _create_spec2vol("spec2vol", {}, kwargs)
+    return Spec2Vol._preset("spec2vol", {}, kwargs)
 
 
 @register_model("spec2vol-small")
@@ -347,7 +320,7 @@ def spec2vol_small(**kwargs):
         bridge_latents=8,
         bridge_bands=32,
     )
-    return _create_spec2vol("spec2vol-small", defaults, kwargs)
+    return Spec2Vol._preset("spec2vol-small", defaults, kwargs)
 
 
 @register_model("spec2vol-tiny")
@@ -364,4 +337,4 @@ def spec2vol_tiny(**kwargs):
         bridge_latents=4,
         bridge_bands=8,
     )
-    return _create_spec2vol("spec2vol-tiny", defaults, kwargs)
+    return Spec2Vol._preset("spec2vol-tiny", defaults, kwargs)

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from .blocks import check_grid_divisible
+
 __all__ = ["ConvBlock", "ConvUNet"]
 
 
@@ -77,12 +79,7 @@ class ConvUNet(nn.Module):
 
     def forward(self, x):
         """x : (batch, in_chans, H, W) -> (batch, num_classes, H, W), raw outputs."""
-        h, w = x.shape[-2:]
-        if h % self.grid_multiple or w % self.grid_multiple:
-            raise ValueError(
-                f"ConvUNet input height and width must be divisible by "
-                f"{self.grid_multiple}; got {h}x{w}."
-            )
+        check_grid_divisible(x, self.grid_multiple, "ConvUNet")
         x = self.stem(x)
         skips = []
         for down in self.downs:

@@ -26,7 +26,7 @@ from einops import rearrange
 from torch import nn
 
 from ..ops import cross_merge, cross_scan, selective_scan
-from .blocks import DropPath
+from .blocks import DropPath, check_grid_divisible
 
 __all__ = [
     "SS2D",
@@ -333,12 +333,7 @@ class VMUNet(nn.Module):
 
     def forward(self, x):
         """x : (batch, in_chans, H, W) -> (batch, num_classes, H, W), raw outputs."""
-        h, w = x.shape[-2:]
-        if h % self.grid_multiple or w % self.grid_multiple:
-            raise ValueError(
-                f"VMUNet input height and width must be divisible by "
-                f"{self.grid_multiple}; got {h}x{w}."
-            )
+        check_grid_divisible(x, self.grid_multiple, "VMUNet")
         x = self.patch_embed(x)  # (b, h/p, w/p, dims[0])
         skips = []
         for layer in self.layers:

@@ -559,25 +559,18 @@ def _resolve_backend(backend, u):
 
 def selective_scan(u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False,
                    backend="auto"):
-    """Selective scan with a choice of backend (see :func:`selective_scan_ref`).
+    """Selective scan with a choice of backend.
+
+    Every backend computes the function of :func:`selective_scan_ref` (the equations
+    and what each argument means are documented there).
 
     Parameters
     ----------
-    u : Tensor of shape (batch, n_channels, L)
-        Input sequence.
-    delta : Tensor of shape (batch, n_channels, L)
-        Step sizes before bias and softplus.
-    A : Tensor of shape (n_channels, d_state)
-        State matrix (diagonal per channel), usually negative.
-    B, C : Tensor of shape (batch, n_groups, d_state, L) or (batch, d_state, L)
-        Input and output projections; channel ``c`` uses group
-        ``c // (n_channels // n_groups)``.
-    D : Tensor of shape (n_channels,), optional
-        Skip connection.
-    delta_bias : Tensor of shape (n_channels,), optional
-        Added to ``delta`` before the softplus.
-    delta_softplus : bool, default=False
-        Apply softplus to ``delta + delta_bias``.
+    u, delta, A, B, C, D, delta_bias, delta_softplus
+        As in :func:`selective_scan_ref`: the input sequence ``u`` and step sizes
+        ``delta`` (batch, n_channels, L), the state matrix ``A`` (n_channels,
+        d_state), the projections ``B`` and ``C`` (batch, [n_groups,] d_state, L),
+        the skip ``D`` and ``delta_bias`` (n_channels,).
     backend : {"auto", "reference", "cpu", "cuda"}, default="auto"
         ``"auto"`` uses ``"cuda"`` (mamba-ssm's kernel) for CUDA tensors when
         mamba-ssm imports, else ``"cpu"`` (exact pure PyTorch, any device).

@@ -54,18 +54,8 @@ class RunSelection:
         )
 
 
-def select_runs(
-    bids_dir,
-    *,
-    participant_label=None,
-    session_label=None,
-    task=None,
-    eeg_derivatives=None,
-    bold_derivatives=None,
-    bids_filters=None,
-    with_model=False,
-    selection_text="",
-):
+def select_runs(bids_dir, *, participant_label=None, with_model=False,
+                selection_text="", **discovery):
     """Find the runs to process and check the participant selection.
 
     Parameters
@@ -74,14 +64,16 @@ def select_runs(
         The BIDS dataset.
     participant_label : list of str, optional
         Participants to process (default: every participant with usable runs).
-    session_label, task, eeg_derivatives, bold_derivatives, bids_filters
-        As in :func:`eeg2fmri.bids.find_paired_runs` (they select runs of every
-        participant).
     with_model : bool, default=False
         A trained model is given: EEG-only runs are processed, and participants
         without any paired run are valid.
     selection_text : str, optional
         How the user selected runs (e.g. command-line flags), for messages.
+    **discovery
+        Keyword arguments of :func:`eeg2fmri.bids.find_paired_runs` (``session_label``,
+        ``task``, ``eeg_derivatives``, ``bold_derivatives``, ``bids_filters``); they
+        select runs of every participant, so that the others are the training pool.
+        ``allow_eeg_only`` follows ``with_model``.
 
     Returns
     -------
@@ -92,18 +84,17 @@ def select_runs(
     NoMatchingDataError
         Nothing to process, or a selected participant has no usable run (the
         message says what exists and why a run cannot be used).
+    TypeError
+        A keyword argument that :func:`~eeg2fmri.bids.find_paired_runs` does not take
+        (or ``allow_eeg_only``).
     """
     from ..bids import find_paired_runs
 
-    report = find_paired_runs(
-        bids_dir,
-        session_label=session_label,
-        task=task,
-        eeg_derivatives=eeg_derivatives,
-        bold_derivatives=bold_derivatives,
-        bids_filters=bids_filters,
-        allow_eeg_only=with_model,
-    )
+    if "allow_eeg_only" in discovery:
+        raise TypeError(
+            "select_runs: allow_eeg_only is set by with_model; give with_model instead"
+        )
+    report = find_paired_runs(bids_dir, allow_eeg_only=with_model, **discovery)
     where = f"{getattr(report, 'bids_dir', bids_dir)}{selection_text}"
     paired = list(report.runs)
     eeg_only = list(report.eeg_only)

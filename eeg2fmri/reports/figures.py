@@ -40,6 +40,14 @@ def _mpl():
     return plt
 
 
+def _nilearn_plotting():
+    """``(pyplot, nilearn.plotting)``, pyplot on a non-interactive backend."""
+    plt = _mpl()
+    from nilearn import plotting
+
+    return plt, plotting
+
+
 def _img(volume, affine):
     from eeg2fmri.bids.derivatives import volumes_to_nifti_image
 
@@ -73,9 +81,10 @@ def plot_volume_comparison(measured, synthesized, affine, *, baseline=None,
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One row per volume (measured, synthesized, baseline, error), one column per
+        slice, on a black background.
     """
-    plt = _mpl()
-    from nilearn import plotting
+    plt, plotting = _nilearn_plotting()
 
     measured = np.asarray(measured, dtype=np.float32)
     synthesized = np.asarray(synthesized, dtype=np.float32)
@@ -128,8 +137,7 @@ def plot_correlation_map(r_map, mean_measured, affine, *, n_slices=5, threshold=
     -------
     fig : matplotlib.figure.Figure
     """
-    plt = _mpl()
-    from nilearn import plotting
+    plt, plotting = _nilearn_plotting()
 
     r_map = np.nan_to_num(np.asarray(r_map, dtype=np.float32))
     depth = r_map.shape[0]

@@ -169,7 +169,7 @@ class ParticipantReport:
             + "."
         )
 
-    def _eeg_only_section(self, run):
+    def _eeg_only_figures(self, run):
         from . import synthesis_figures as SF
 
         stem = run.label
@@ -203,26 +203,27 @@ class ParticipantReport:
     def _run_section(self, run):
         notes = [n for n in (self._context_note(run), run.timing) if n]
         notes += [f"EEG adapted to the model: {a}" for a in run.adaptations]
-        if not run.has_measured:
-            return {
-                "label": run.label,
-                "n_volumes": len(run.volume_indices),
-                "first": int(np.min(run.volume_indices)),
-                "last": int(np.max(run.volume_indices)),
-                "tr": run.tr,
-                "outputs": sorted(Path(f).name for f in run.files.values()
-                                  if str(f).endswith((".nii.gz", ".tsv"))),
-                "figures": self._eeg_only_section(run),
-                "notes": [
-                    "EEG recorded without fMRI: there is no measured BOLD to compare "
-                    f"with (no scores). Outputs on the model's grid, space-{run.space}."
-                ] + notes,
-            }
-        section = self._measured_section(run)
-        section["notes"] = notes
-        return section
+        if run.has_measured:
+            figures = self._measured_figures(run)
+        else:
+            figures = self._eeg_only_figures(run)
+            notes.insert(0, (
+                "EEG recorded without fMRI: there is no measured BOLD to compare "
+                f"with (no scores). Outputs on the model's grid, space-{run.space}."
+            ))
+        return {
+            "label": run.label,
+            "n_volumes": len(run.volume_indices),
+            "first": int(np.min(run.volume_indices)),
+            "last": int(np.max(run.volume_indices)),
+            "tr": run.tr,
+            "outputs": sorted(Path(f).name for f in run.files.values()
+                              if str(f).endswith((".nii.gz", ".tsv"))),
+            "figures": figures,
+            "notes": notes,
+        }
 
-    def _measured_section(self, run):
+    def _measured_figures(self, run):
         stem = run.label
         ssim = run.metrics["ssim"].to_numpy()
         # the most typical volume: median SSIM
@@ -271,16 +272,7 @@ class ParticipantReport:
                 + (f"; heartbeat-locked power after: {pulse:+.1f} dB"
                    if pulse is not None else "") + ".",
                 "EEG spectra before and after the artifact correction"))
-        return {
-            "label": run.label,
-            "n_volumes": len(run.volume_indices),
-            "first": int(np.min(run.volume_indices)),
-            "last": int(np.max(run.volume_indices)),
-            "tr": run.tr,
-            "outputs": sorted(Path(f).name for f in run.files.values()
-                              if str(f).endswith((".nii.gz", ".tsv"))),
-            "figures": figs,
-        }
+        return figs
 
     def _summary_frame(self):
         rows = []

@@ -8,7 +8,7 @@ its strongest spatial patterns with their time courses (principal components).
 
 import numpy as np
 
-from .figures import MODEL_COLOR, _cut_coords, _img, _mpl
+from .figures import MODEL_COLOR, _cut_coords, _img, _nilearn_plotting
 
 __all__ = ["plot_variability_maps", "plot_synthesized_carpet", "plot_components"]
 
@@ -29,9 +29,10 @@ def plot_variability_maps(volumes, reference, affine, mask, *, n_slices=5):
     Returns
     -------
     fig : matplotlib.figure.Figure
+        ``n_slices`` axial slices of the standard-deviation map over the reference
+        volume (black background, colour bar in %).
     """
-    plt = _mpl()
-    from nilearn import plotting
+    plt, plotting = _nilearn_plotting()
 
     volumes = np.asarray(volumes, dtype=np.float32)
     reference = np.asarray(reference, dtype=np.float32)
@@ -61,14 +62,16 @@ def plot_synthesized_carpet(volumes, affine, mask, tr, context_complete):
     affine : array-like of shape (4, 4)
     mask : array-like of bool, shape (D, H, W)
     tr : float
+        Repetition time (s): the time axis of the carpet.
     context_complete : array-like of bool, shape (n_frames,)
+        False for the frames whose EEG context was incomplete (shaded).
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        nilearn's carpet plot (voxels by frames).
     """
-    plt = _mpl()
-    from nilearn import plotting
+    plt, plotting = _nilearn_plotting()
 
     from ..bids.derivatives import volumes_to_nifti_image
 
@@ -97,15 +100,18 @@ def plot_components(volumes, affine, mask, tr, reference, *, n_components=3):
     affine : array-like of shape (4, 4)
     mask : array-like of bool, shape (D, H, W)
     tr : float
+        Repetition time (s) of the time courses.
     reference : array-like of shape (D, H, W)
+        Background of the loading maps (the model's reference mean volume).
     n_components : int, default=3
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One row per component: its loading map and its time course (no rows when
+        every voxel is constant).
     """
-    plt = _mpl()
-    from nilearn import plotting
+    plt, plotting = _nilearn_plotting()
 
     volumes = np.asarray(volumes, dtype=np.float64)
     mask = np.asarray(mask, dtype=bool)

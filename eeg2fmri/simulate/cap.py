@@ -207,7 +207,12 @@ def _extra_type(name, original_names, montage):
     return None  # unreachable
 
 
-def _names_list(field, value):
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _names_list(field, value, allowed, expected):
+    """``value`` (a name or a list of names) as distinct names, all in ``allowed``."""
     if isinstance(value, str):
         value = [value]
     try:
@@ -218,6 +223,9 @@ def _names_list(field, value):
         _fail(field, "an integer or a list of channel names", value)
     if len(set(names)) != len(names):
         _fail(field, "distinct channel names", value)
+    wrong = [n for n in names if n not in allowed]
+    if wrong:
+        _fail(field, expected, wrong[0])
     return names
 
 
@@ -270,9 +278,7 @@ def plan_cap(
     names, types = list(ch_names), list(ch_types)
     eeg = [n for n, t in zip(names, types, strict=True) if t == "EEG"]
     # -- dropped
-    if isinstance(drop_channels, (int, np.integer)) and not isinstance(
-        drop_channels, bool
-    ):
+    if _is_count(drop_channels):
         if not 0 <= drop_channels < len(eeg):
             _fail(
                 "drop_channels",
@@ -283,14 +289,12 @@ def plan_cap(
         picks = rng.choice(len(eeg), size=int(drop_channels), replace=False)
         dropped = [eeg[i] for i in sorted(picks)]
     else:
-        dropped = _names_list("drop_channels", drop_channels)
-        wrong = [n for n in dropped if n not in eeg]
-        if wrong:
-            _fail(
-                "drop_channels",
-                "EEG channel names of the training cap (ECG is never dropped)",
-                wrong[0],
-            )
+        dropped = _names_list(
+            "drop_channels",
+            drop_channels,
+            eeg,
+            "EEG channel names of the training cap (ECG is never dropped)",
+        )
         if len(dropped) >= len(eeg):
             _fail("drop_channels", "at least one EEG channel kept", drop_channels)
     kept = [n for n in names if n not in dropped]
@@ -336,9 +340,7 @@ def plan_cap(
         _fail("rename", "written channel names that are unique", dup[0])
     # -- bad
     kept_eeg = [n for n in eeg if n not in dropped]
-    if isinstance(bad_channels, (int, np.integer)) and not isinstance(
-        bad_channels, bool
-    ):
+    if _is_count(bad_channels):
         if not 0 <= bad_channels <= len(kept_eeg):
             _fail(
                 "bad_channels",
@@ -348,14 +350,14 @@ def plan_cap(
             )
         bad = int(bad_channels)
     else:
-        bad = tuple(_names_list("bad_channels", bad_channels))
-        wrong = [n for n in bad if n not in kept_eeg]
-        if wrong:
-            _fail(
+        bad = tuple(
+            _names_list(
                 "bad_channels",
+                bad_channels,
+                kept_eeg,
                 "training-cap names of EEG channels that are kept",
-                wrong[0],
             )
+        )
     # -- order and rate
     if not isinstance(shuffle_channels, (bool, np.bool_)):
         _fail("shuffle_channels", "True or False", shuffle_channels)

@@ -320,26 +320,28 @@ WHITE_NOISE = {
     "voxel_drift": 0.0,
 }
 
+_NODDI = SimulationPreset(
+    name="noddi",
+    task="rest",
+    paradigm="rest",
+    sfreq=250.0,
+    n_channels=64,
+    has_ecg=True,
+    tr=2.16,
+    bold_shape=(30, 64, 64),
+    n_volumes=300,
+    line_freq=50.0,
+    trigger="Scanner/Scan Start",
+    slice_markers=True,
+    pulse_markers=True,
+    field_strength=1.5,
+    **REALISTIC_NOISE,
+)
+
 #: Reduced-size versions of the paper's three datasets (Table 1), an in-scanner
 #: recording and a preset whose coupling departs from linear (``realistic``).
 SIMULATION_PRESETS = {
-    "noddi": SimulationPreset(
-        name="noddi",
-        task="rest",
-        paradigm="rest",
-        sfreq=250.0,
-        n_channels=64,
-        has_ecg=True,
-        tr=2.16,
-        bold_shape=(30, 64, 64),
-        n_volumes=300,
-        line_freq=50.0,
-        trigger="Scanner/Scan Start",
-        slice_markers=True,
-        pulse_markers=True,
-        field_strength=1.5,
-        **REALISTIC_NOISE,
-    ),
+    "noddi": _NODDI,
     "oddball": SimulationPreset(
         name="oddball",
         task="oddball",
@@ -388,22 +390,9 @@ SIMULATION_PRESETS = {
     ),
     # noddi (rest, 63 EEG + ECG, TR 2.16 s) with every departure from linear
     # coupling on: rest is where vigilance drifts most (Olbrich et al. 2009)
-    "realistic": SimulationPreset(
+    "realistic": dataclasses.replace(
+        _NODDI,
         name="realistic",
-        task="rest",
-        paradigm="rest",
-        sfreq=250.0,
-        n_channels=64,
-        has_ecg=True,
-        tr=2.16,
-        bold_shape=(30, 64, 64),
-        n_volumes=300,
-        line_freq=50.0,
-        trigger="Scanner/Scan Start",
-        slice_markers=True,
-        pulse_markers=True,
-        field_strength=1.5,
-        **REALISTIC_NOISE,
         vigilance_dwell=(30.0, 120.0),
         state_weight=0.2,
         state_flip_fraction=0.15,

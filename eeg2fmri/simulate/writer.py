@@ -1,15 +1,17 @@
 """Write simulated runs as a BIDS dataset (raw + ``derivatives/simulation``).
 
-The BrainVision triplet is written with :func:`pybv.write_brainvision`; its ``.vmrk``
-is then replaced by one that carries vendor-style markers (``Scanner,Scan Start``,
-``Scanner,s``, ``Pulse Artifact,R``, ``Response,R128``, ``Stimulus,S  1``), which pybv
-cannot write itself. Sidecars are written directly (no mne-bids), so the file markers
-and the sidecars say exactly what the simulator did.
+The BrainVision triplet is written by
+:func:`eeg2fmri.bids.brainvision.write_brainvision` with vendor-style markers
+(``Scanner,Scan Start``, ``Scanner,s``, ``Pulse Artifact,R``, ``Response,R128``,
+``Stimulus,S  1``), which pybv cannot write itself. Sidecars are written directly (no
+mne-bids), so the file markers and the sidecars say exactly what the simulator did.
 """
 
 import json
 
 import numpy as np
+
+from ..bids.brainvision import write_brainvision
 
 __all__ = [
     "write_run",
@@ -56,30 +58,6 @@ def _bold_image(vols, affine, tr, dtype):
     return img
 
 
-def _write_vmrk(path, data_file, markers):
-    lines = [
-        "Brain Vision Data Exchange Marker File, Version 1.0",
-        "",
-        "[Common Infos]",
-        "Codepage=UTF-8",
-        f"DataFile={data_file}",
-        "",
-        "[Marker Infos]",
-        "; Each entry: Mk<Marker number>=<Type>,<Description>,"
-        "<Position in data points>,",
-        "; <Size in data points>, "
-        "<Channel number (0 = marker is related to all channels)>",
-        "; Fields are delimited by commas, some fields might be omitted (empty).",
-        '; Commas in type or description text are coded as "\\1".',
-        "Mk1=New Segment,,1,1,0",
-    ]
-    lines += [
-        f"Mk{i}={kind},{desc},{sample + 1},1,0"
-        for i, (kind, desc, sample) in enumerate(markers, start=2)
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def write_eeg_recording(
     eeg_dir,
     base,
@@ -117,23 +95,16 @@ def write_eeg_recording(
     vhdr : Path
     """
     import pandas as pd
-    import pybv
 
     eeg_dir.mkdir(parents=True, exist_ok=True)
-    # pybv writes .vhdr/.eeg (data in volts -> µV float32), we write the .vmrk
-    pybv.write_brainvision(
-        data=eeg * np.float32(1e-6),
+    write_brainvision(
+        eeg_dir,
+        f"{base}_eeg",
+        eeg * np.float32(1e-6),
         sfreq=sfreq,
-        ch_names=list(ch_names),
-        fname_base=f"{base}_eeg",
-        folder_out=str(eeg_dir),
-        overwrite=True,
-        events=None,
-        resolution=0.1,
-        unit="µV",
-        fmt="binary_float32",
+        ch_names=ch_names,
+        markers=markers,
     )
-    _write_vmrk(eeg_dir / f"{base}_eeg.vmrk", f"{base}_eeg.eeg", markers)
     _json(
         eeg_dir / f"{base}_eeg.json",
         {"RecordingDuration": round(eeg.shape[1] / sfreq, 6)},
@@ -318,24 +289,17 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
 
 def _write_clean_eeg(root, run, subject, base):
     """Write the EEG without scanner artifacts as ``desc-clean`` BrainVision."""
-    import pybv
-
     deriv = root / "derivatives" / DERIV_NAME / f"sub-{subject}" / "eeg"
     deriv.mkdir(parents=True, exist_ok=True)
     stem = f"{base}_desc-clean_eeg"
-    pybv.write_brainvision(
-        data=run.clean_eeg * np.float32(1e-6),
+    write_brainvision(
+        deriv,
+        stem,
+        run.clean_eeg * np.float32(1e-6),
         sfreq=run.sfreq,
         ch_names=run.ch_names,
-        fname_base=stem,
-        folder_out=str(deriv),
-        overwrite=True,
-        events=None,
-        resolution=0.1,
-        unit="µV",
-        fmt="binary_float32",
+        markers=run.markers,
     )
-    _write_vmrk(deriv / f"{stem}.vmrk", f"{stem}.eeg", run.markers)
     _json(
         deriv / f"{stem}.json",
         {
