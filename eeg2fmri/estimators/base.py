@@ -141,6 +141,32 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
     def _format_prediction(self, pred, n):
         return format_prediction(pred, n, self._y_ndim, self.output_shape_)
 
+    def predict(self, X):
+        """Synthesize volumes from EEG spectra.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
+(n_samples, n_features)
+            EEG spectra (numpy arrays, memory maps or lazy array-likes, read in
+            batches).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
+(n_samples,)
+            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
+            targets. Units: BOLD intensity like the training targets for
+            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
+            ``'volume'``.
+        """
+        X = self._validate_predict_data(X)
+        return self._format_prediction(self._predict(X), len(X))
+
+    def _predict(self, X):
+        """Predictions of validated ``X`` in prediction units, (n, D, H, W)."""
+        raise NotImplementedError
+
     # -------------------------------------------------------------------- spaces
 
     def _fit_spaces(self, X, y, train_idx, *, eeg_spec=None, output_space=None,
@@ -480,23 +506,18 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
 def load_model(path):
     """Load any model file written by eeg2fmri (``.save`` of an estimator).
 
-    Reads the class named in the JSON description and loads the file with it;
-    nothing is unpickled. Older formats load with one warning that says what they
-    lack (e.g. channel names or an output grid) and what then cannot be done.
+    The class named in the file reads it (:meth:`BaseVolumeRegressor.load`, which
+    says what older formats lack); nothing is unpickled.
 
     Parameters
     ----------
     path : str or path-like
-        The directory, the ``.safetensors`` file or the JSON file.
+        A model directory, or its ``.safetensors`` or ``.json`` file.
 
     Returns
     -------
-    estimator : Spec2VolEstimator, MeanVolumeRegressor, BandPowerRidge, \
-ReducedRankRidge or another registered estimator
-
-    Raises
-    ------
-    eeg2fmri.exceptions.ModelFileError
-        If the files are missing, were not written by eeg2fmri or are corrupt.
+    estimator : BaseVolumeRegressor
+        A :class:`~eeg2fmri.Spec2VolEstimator`, :class:`~eeg2fmri.BandPowerRidge` or
+        any other registered estimator.
     """
     return BaseVolumeRegressor.load(path)

@@ -110,26 +110,9 @@ class MeanVolumeRegressor(BaseVolumeRegressor):
         )
         return self
 
-    def predict(self, X):
-        """The mean volume for every sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Inputs (only their number is used).
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples, D, H, W) or flattened like ``y``
-            In the units of :class:`~eeg2fmri.Spec2VolEstimator` with the same
-            ``target_scaling``.
-        """
-        X = self._validate_predict_data(X)
+    def _predict(self, X):
         mean = self.target_scaler_.to_prediction(self.mean_volume_)
-        pred = np.broadcast_to(mean, (len(X), *mean.shape))
-        if self._y_ndim == 4:
-            return np.array(pred, dtype=np.float32)
-        return self._format_prediction(pred, len(X))
+        return np.array(np.broadcast_to(mean, (len(X), *mean.shape)), np.float32)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "mean_volume_")

@@ -132,6 +132,13 @@ class InteractionRidge(BandPowerRidge):
     True
     """
 
+    _parameter_checks = {
+        "interaction_scales": (
+            lambda v: _real_vector(v, 0.0) is not None,
+            "a float >= 0 or a non-empty 1-D sequence of floats >= 0",
+        ),
+    }
+
     def __init__(
         self,
         *,
@@ -152,48 +159,13 @@ class InteractionRidge(BandPowerRidge):
         )
         self.interaction_scales = interaction_scales
 
-    def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
-        """Choose the penalties and the products' weight by cross-validation.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
-            EEG spectra.
-        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
-(n_samples,)
-            Measured volumes.
-        groups : array-like of shape (n_samples,), optional
-            Participant of each sample (see :meth:`BandPowerRidge.fit`).
-        runs : array-like of shape (n_samples,), optional
-            Run of each sample (``'zscore'``).
-        eeg_spec, output_space : optional
-            What ``X`` and ``y`` are (see :meth:`BandPowerRidge.fit`).
-
-        Returns
-        -------
-        self : InteractionRidge
-            The fitted estimator.
-        """
-        scales = _real_vector(self.interaction_scales, 0.0)
-        if scales is None:
-            raise ValueError(
-                "The 'interaction_scales' parameter of InteractionRidge must be a "
-                "float >= 0 or a non-empty 1-D sequence of floats >= 0. Got "
-                f"{self.interaction_scales!r} instead."
-            )
-        self._scales = np.unique(scales)
-        return super().fit(
-            X, y, groups=groups, runs=runs, eeg_spec=eeg_spec, output_space=output_space
-        )
-
     def _new_scaler(self):
-        return _WeightedScaler(self._product_columns, self._weight)
+        return _WeightedScaler(self._product_columns, getattr(self, "_weight", 1.0))
 
     def _select(self, features, Y, groups):
         """The penalties of every candidate weight; keeps the best weight's."""
         results = {}
-        for scale in self._scales:
+        for scale in np.unique(_real_vector(self.interaction_scales, 0.0)):
             self._weight = float(scale)
             super()._select(features, Y, groups)
             results[float(scale)] = (
@@ -205,7 +177,7 @@ class InteractionRidge(BandPowerRidge):
             # ties go to the smaller weight (the simpler model)
             chosen = min(k for k, v in finite.items() if v[0] >= best - 1e-12)
         else:
-            chosen = float(self._scales[-1])
+            chosen = float(max(results))
         self._weight = chosen
         self.best_score_, self.alpha_, self.cv_scores_, self.n_splits_ = results[
             chosen

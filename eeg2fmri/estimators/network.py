@@ -605,30 +605,11 @@ class Spec2VolEstimator(BaseVolumeRegressor):
             target_offset=getattr(self, "target_mean_", None),
         )
 
-    def predict(self, X):
-        """Synthesize volumes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
-            EEG spectra (read in batches).
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
-(n_samples,)
-            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
-            targets. Units: BOLD intensity like the training targets for
-            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
-            ``'volume'``.
-        """
+    def _predict(self, X):
         from .training import predict_batches
 
-        X = self._validate_predict_data(X)
         pred = predict_batches(self.model_, X, self._predict_config())
-        pred = self.target_scaler_.to_prediction(pred)
-        return self._format_prediction(pred, len(X))
+        return self.target_scaler_.to_prediction(pred)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")

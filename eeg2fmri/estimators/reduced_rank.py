@@ -129,33 +129,6 @@ class ReducedRankRidge(BandPowerRidge):
         self.input_shape = input_shape
         self.output_shape = output_shape
 
-    def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
-        """Choose the penalty and the rank by cross-validation, then fit on all rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
-            EEG spectra.
-        y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
-(n_samples,)
-            Measured volumes.
-        groups : array-like of shape (n_samples,), optional
-            Participant of each sample (see :meth:`BandPowerRidge.fit`).
-        runs : array-like of shape (n_samples,), optional
-            Run of each sample (``'zscore'``).
-        eeg_spec, output_space : optional
-            What ``X`` and ``y`` are (see :meth:`BandPowerRidge.fit`).
-
-        Returns
-        -------
-        self : ReducedRankRidge
-            The fitted estimator.
-        """
-        return super().fit(
-            X, y, groups=groups, runs=runs, eeg_spec=eeg_spec, output_space=output_space
-        )
-
     def _candidate_ranks(self):
         return np.unique(_int_vector(self.ranks, 1))
 

@@ -624,25 +624,7 @@ class BandPowerRidge(BaseVolumeRegressor):
         out += self.intercept_.astype(dtype)
         return out
 
-    def predict(self, X):
-        """Predict volumes from EEG spectra.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
-            EEG spectra (read in chunks of rows).
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
-(n_samples,)
-            The layout of ``y`` in ``fit``: float32 volumes, or float64 for flattened
-            targets. Units: BOLD intensity like the training targets for
-            ``target_scaling='zscore'`` and ``'run'``; per-volume [0, 1] for
-            ``'volume'``.
-        """
-        X = self._validate_predict_data(X)
+    def _predict(self, X):
         n = len(X)
         shape = tuple(self.output_shape_)
         n_vox = int(np.prod(shape))
@@ -658,7 +640,7 @@ class BandPowerRidge(BaseVolumeRegressor):
             pred = self._predict_model_units(features, dtype)
             pred = pred.reshape(len(rows), *shape)
             out[rows] = self.target_scaler_.to_prediction(pred)
-        return self._format_prediction(out, n)
+        return out
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "pipeline_")
