@@ -6,9 +6,9 @@ import numpy as np
 
 from ..exceptions import ModelFileError
 from . import scaling
+from ._scaling_state import restore_scalings, scalings_state
 from ._validation import target_mean
 from .base import BaseVolumeRegressor
-from .network import restore_scalings, scalings_state
 
 __all__ = ["MeanVolumeRegressor"]
 

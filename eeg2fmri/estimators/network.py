@@ -43,55 +43,26 @@ units, each volume min-max scaled to [0, 1].
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-
 import numpy as np
 from sklearn.utils import check_random_state
 
 from .._utils.logging import logger, set_log_level
 from . import scaling
 from ._network_fit import train_network
-from ._network_setup import check_model_name, checkpoint_subdir, validation_split
-from ._params import is_bool, is_int, is_real, one_of
-from ._scaling_state import (
-    module_from_state,
-    module_state,
-    restore_scalings,
-    scalings_state,
+from ._network_params import (
+    LOSSES,
+    LR_SCHEDULES,
+    NETWORK_PARAMETER_CHECKS,
+    SELECTIONS,
 )
+from ._network_setup import check_model_name, checkpoint_subdir, validation_split
+from ._network_state import _NetworkPersistence
 from .base import BaseVolumeRegressor
-
-#: Training losses (``loss``), schedules (``lr_schedule``) and selection scores
-#: (``selection``); the same tuples as :mod:`eeg2fmri.losses` and the training loop,
-#: repeated here so that parameter checks do not import torch.
-LOSSES = ("mse", "hybrid", "correlation")
-LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
-SELECTIONS = ("last", "temporal_r", "ssim", "psnr", "loss")
 
 __all__ = ["Spec2VolEstimator", "LOSSES", "LR_SCHEDULES", "SELECTIONS"]
 
-#: fitted attributes of the JSON description (beyond the common ones)
-_FITTED = (
-    "history_",
-    "best_epoch_",
-    "validation_groups_",
-    "device_",
-    "validation_history_",
-    "refitted_",
-    "baseline_check_",
-)
 
-
-def _is_frequency_vector(value):
-    if isinstance(value, str | bytes | bool):
-        return False
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return arr.ndim == 1 and arr.size > 0 and bool(np.isfinite(arr).all())
-
-
-class Spec2VolEstimator(BaseVolumeRegressor):
+class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
     """Synthesize fMRI volumes from EEG spectra with a deep network (scikit-learn API).
 
     Trains a model from the :mod:`eeg2fmri.models` registry with AdamW, a learning-rate
@@ -282,47 +253,7 @@ class Spec2VolEstimator(BaseVolumeRegressor):
     (8, 2, 8, 8)
     """
 
-    _parameter_checks = {
-        "epochs": (lambda v: is_int(v, 1), "an int >= 1"),
-        "batch_size": (lambda v: is_int(v, 1), "an int >= 1"),
-        "lr": (lambda v: is_real(v, 0, low_open=True), "a float > 0"),
-        "weight_decay": (lambda v: is_real(v, 0), "a float >= 0"),
-        "lambda_ssim": (lambda v: is_real(v, 0, 1), "a float in [0, 1]"),
-        "loss": one_of(LOSSES),
-        "lr_schedule": one_of(LR_SCHEDULES),
-        "warmup_steps": (lambda v: is_int(v, 0), "an int >= 0"),
-        "selection": one_of(SELECTIONS),
-        "input_scaling": one_of(scaling.INPUT_SCALINGS),
-        "restart_epochs": (lambda v: is_int(v, 1), "an int >= 1"),
-        "grad_clip": (
-            lambda v: v is None or is_real(v, 0, low_open=True),
-            "None or a float > 0",
-        ),
-        "validation_split": (
-            lambda v: v is None or is_real(v, 0, 1) and v < 1,
-            "None or a float in [0, 1)",
-        ),
-        "early_stopping": (is_bool, "a bool"),
-        "n_iter_no_change": (lambda v: is_int(v, 1), "an int >= 1"),
-        "target_offset": (
-            lambda v: v is None or (isinstance(v, str) and v == "mean"),
-            "'mean' or None",
-        ),
-        "model_params": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
-        "model": (
-            lambda v: isinstance(v, str | dict),
-            "a registered name or a config dict",
-        ),
-        "device": (lambda v: isinstance(v, str), "'auto', 'cpu', 'cuda' or 'cuda:N'"),
-        "verbose": (lambda v: is_int(v, 0) or isinstance(v, bool), "an int >= 0"),
-        "warm_start": (is_bool, "a bool"),
-        "baseline_check": (is_bool, "a bool"),
-        "refit": (is_bool, "a bool"),
-        "frequencies": (
-            lambda v: v is None or _is_frequency_vector(v),
-            "None or a 1-D sequence of finite frequencies in Hz, one per bin of X",
-        ),
-    }
+    _parameter_checks = NETWORK_PARAMETER_CHECKS
 
     def __init__(
         self,
@@ -508,7 +439,10 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         # one is held out even where validation_split rounds to none
         wants_refit = bool(self.refit) and not warm
         train_idx, val_idx, val_groups = validation_split(
-            n, groups, self.validation_split if uses_validation else 0, seed,
+            n,
+            groups,
+            self.validation_split if uses_validation else 0,
+            seed,
             min_groups=1 if wants_refit else 0,
         )
         codes, run_source = scaling.run_codes(runs, n, groups)
@@ -522,31 +456,58 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         # (and the fit does not continue a previous one: warm starts keep it)
         refit = wants_refit and len(val_idx) > 0
         shapes = dict(
-            input_shape=input_shape, output_shape=output_shape, codes=codes,
-            seed=seed, device=_training.resolve_device(self.device), warm=warm,
+            input_shape=input_shape,
+            output_shape=output_shape,
+            codes=codes,
+            seed=seed,
+            device=_training.resolve_device(self.device),
+            warm=warm,
         )
         fit = train_network(
-            self, X, y, train_idx, val_idx, epochs=self.epochs,
-            checkpoint_dir=checkpoint_subdir(self.checkpoint_dir, refit), **shapes,
+            self,
+            X,
+            y,
+            train_idx,
+            val_idx,
+            epochs=self.epochs,
+            checkpoint_dir=checkpoint_subdir(self.checkpoint_dir, refit),
+            **shapes,
         )
         check = None
         if self.baseline_check:
             from ._baseline_check import baseline_check
 
             check = baseline_check(
-                self, X, y, train_idx, val_idx, fit, groups=groups, codes=codes,
-                val_groups=val_groups, refit=refit, frequencies=frequencies,
+                self,
+                X,
+                y,
+                train_idx,
+                val_idx,
+                fit,
+                groups=groups,
+                codes=codes,
+                val_groups=val_groups,
+                refit=refit,
+                frequencies=frequencies,
             )
         validation_history, selected_epoch = None, int(fit.best_epoch)
         if refit:
             validation_history = fit.history
             logger.info(
                 "refitting on all %d samples (validation participants included) for "
-                "%d epochs", n, selected_epoch,
+                "%d epochs",
+                n,
+                selected_epoch,
             )
             fit = train_network(
-                self, X, y, np.arange(n), np.arange(0), epochs=selected_epoch,
-                checkpoint_dir=self.checkpoint_dir, **shapes,
+                self,
+                X,
+                y,
+                np.arange(n),
+                np.arange(0),
+                epochs=selected_epoch,
+                checkpoint_dir=self.checkpoint_dir,
+                **shapes,
             )
 
         self.model_ = fit.model
@@ -567,8 +528,11 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         self.device_ = str(fit.cfg.device)
         self._y_ndim = y_ndim
         self._fit_spaces(
-            source_X, source_y, np.arange(n) if refit else train_idx,
-            eeg_spec=eeg_spec, output_space=output_space,
+            source_X,
+            source_y,
+            np.arange(n) if refit else train_idx,
+            eeg_spec=eeg_spec,
+            output_space=output_space,
             channel_means=fit.input_scaling.mean,
             reference=self.target_scaler_.location,
         )
@@ -619,83 +583,3 @@ class Spec2VolEstimator(BaseVolumeRegressor):
         tags.regressor_tags.poor_score = True
         tags.non_deterministic = self.device not in ("cpu", "auto")
         return tags
-
-    # ----------------------------------------------------------------- persistence
-
-    def _state(self):
-        import torch  # noqa: F401  (the weights are torch tensors)
-
-        info, tensors = scalings_state(self)
-        tensors.update(
-            {
-                f"model.{k}": v.detach().to("cpu").contiguous().numpy().copy()
-                for k, v in self.model_.state_dict().items()
-            }
-        )
-        if getattr(self, "target_mean_", None) is not None:
-            tensors["target_mean"] = np.asarray(self.target_mean_, np.float32)
-        fitted = {k: getattr(self, k, None) for k in _FITTED}
-        return fitted, tensors, {"model_config": self.model_config_, "scalings": info}
-
-    @classmethod
-    def _migrate_params(cls, params, version):
-        if version >= 2:
-            return params
-        params = dict(params)  # format 1: the recipe of those days
-        params.setdefault("target_scaling", "volume")
-        params.setdefault("target_offset", None)
-        params.update(
-            input_scaling="minmax",
-            loss="hybrid",
-            lr_schedule="cosine-restarts",
-            warmup_steps=0,
-            selection="ssim",
-        )
-        return params
-
-    def _restore(self, desc, tensors, version, source):
-        import torch
-
-        from ..exceptions import ModelFileError
-        from ..models import model_from_config
-
-        fitted = desc.get("fitted") or {}
-        for key in _FITTED:
-            setattr(self, key, fitted.get(key))
-        if self.history_ is None:
-            self.history_ = []
-        restore_scalings(self, desc, tensors, version, source)
-        try:
-            model = model_from_config(desc["model_config"])
-            state = {
-                k[len("model."):]: torch.from_numpy(np.array(v))
-                for k, v in tensors.items()
-                if k.startswith("model.")
-            }
-            model.load_state_dict(state, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(
-                f"Model file {source}: the weights do not fit the model "
-                f"configuration ({str(exc).splitlines()[0]})."
-            ) from exc
-        offset = tensors.get("target_mean")
-        expected = tuple(self.output_shape_ or ())
-        if offset is not None and tuple(offset.shape) != expected:
-            raise ModelFileError(
-                f"Model file {source}: 'target_mean' has shape {tuple(offset.shape)} "
-                f"but the volumes have shape {self.output_shape_}."
-            )
-        self.target_mean_ = None if offset is None else np.asarray(offset, np.float32)
-        self.model_ = model.eval()
-        self.model_config_ = desc["model_config"]
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "model_" in state:
-            state["model_"] = module_state(self.model_)
-        return state
-
-    def __setstate__(self, state):
-        if isinstance(state.get("model_"), dict):
-            state["model_"] = module_from_state(state["model_"])
-        self.__dict__.update(state)

@@ -57,14 +57,11 @@ or a factorization ``latent (n_components, n_features)`` times ``components_
 training features (at most ``min(n_samples, n_features)``). With 120 000 voxels and
 9 000 band features the dense form takes 4.3 GB; fitted on 4 000 samples, the
 factorized form takes 2 GB. :class:`ReducedRankRidge` needs only ``rank_ *
-(n_features + n_voxels)`` numbers. Predictions are computed in float64.
+(n_features + n_voxels)`` numbers. Predicted volumes are computed in float32 from
+the float32 weights; flattened targets in float64.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
-
-
-import numbers
-import warnings
 
 import numpy as np
 from sklearn.linear_model import Ridge
@@ -72,8 +69,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils.logging import logger
-from ..exceptions import ModelFileError
 from . import scaling as _scaling
 from ._band_features import (
     _band_pairs,
@@ -85,13 +80,13 @@ from ._band_features import (
     _row_step,
     _RowView,
 )
+from ._ridge_cv import _PenaltySelection
 from ._ridge_solver import (
     _centered_block,
-    _correlation_sums,
     _svd,
     _voxel_blocks,
-    _voxel_scores,
 )
+from ._ridge_state import _RidgePersistence
 from ._validation import check_groups
 from .base import BaseVolumeRegressor
 
@@ -104,9 +99,6 @@ DEFAULT_BANDS = ((1, 4), (4, 8), (8, 13), (13, 20), (20, 30), (30, 45), (45, 70)
 DEFAULT_ALPHAS = (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
 #: Default candidate ranks of :class:`~eeg2fmri.ReducedRankRidge`.
 DEFAULT_RANKS = (1, 2, 4, 8, 16, 32)
-
-_MAX_FOLDS = 5
-
 
 _LINEAR_CHECKS = {
     "frequencies": (
@@ -131,7 +123,7 @@ _LINEAR_CHECKS = {
 }
 
 
-class BandPowerRidge(BaseVolumeRegressor):
+class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
     """Ridge regression from EEG band power to every voxel (linear baseline).
 
     See the module documentation (:mod:`eeg2fmri.estimators`) for the features, the
@@ -329,15 +321,21 @@ class BandPowerRidge(BaseVolumeRegressor):
         self.bands_ = bands
         self.band_weights_ = weights
         self.feature_shape_ = (
-            int(input_shape[0]), int(input_shape[1]), self._features_per_cell(n_bands)
+            int(input_shape[0]),
+            int(input_shape[1]),
+            self._features_per_cell(n_bands),
         )
         self.input_shape_ = tuple(int(s) for s in input_shape)
         self.output_shape_ = tuple(int(s) for s in output_shape)
         self.n_features_in_ = int(np.prod(input_shape))
         self._y_ndim = y_ndim
         self._fit_spaces(
-            source_X, source_y, np.arange(n), eeg_spec=eeg_spec,
-            output_space=output_space, reference=self.target_scaler_.location,
+            source_X,
+            source_y,
+            np.arange(n),
+            eeg_spec=eeg_spec,
+            output_space=output_space,
+            reference=self.target_scaler_.location,
         )
         return self
 
@@ -372,180 +370,6 @@ class BandPowerRidge(BaseVolumeRegressor):
 
     def _candidate_ranks(self):
         return np.zeros(1, dtype=np.int64)  # plain ridge: no rank
-
-    def _splits(self, features, groups):
-        """The (train, test) index pairs of the cross-validation."""
-        from sklearn.model_selection import GroupKFold, KFold, check_cv
-
-        n = len(features)
-        name = type(self).__name__
-        if n < 2:
-            raise ValueError(
-                f"{name} needs at least 2 samples to choose among the candidate "
-                f"penalties by cross-validation; found n_samples={n}. Pass a single "
-                "value to 'alphas' to fit without cross-validation."
-            )
-        n_groups = 0 if groups is None else len(np.unique(groups))
-        if self.cv is None or isinstance(self.cv, numbers.Integral):
-            if n_groups >= 2:
-                k = min(_MAX_FOLDS, n_groups) if self.cv is None else int(self.cv)
-                splitter, split_groups = GroupKFold(n_splits=k), groups
-            else:
-                k = min(_MAX_FOLDS, n) if self.cv is None else int(self.cv)
-                splitter, split_groups = KFold(n_splits=k), None
-                if self.cv is None:
-                    reason = (
-                        "Only one group (participant) in the training data"
-                        if n_groups == 1
-                        else "No groups given to fit"
-                    )
-                    warnings.warn(
-                        f"{reason}: {name} chooses its penalty by {k}-fold "
-                        "cross-validation over contiguous blocks of samples, which "
-                        "gives optimistic scores because neighbouring volumes are "
-                        "correlated; pass groups=<participant per sample> of two or "
-                        "more participants to hold out whole participants.",
-                        UserWarning,
-                        stacklevel=4,
-                    )
-        else:
-            splitter, split_groups = check_cv(self.cv), groups
-        splits = [
-            (np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
-            for tr, te in splitter.split(features, None, split_groups)
-        ]
-        if not splits:
-            raise ValueError(f"The 'cv' parameter of {name} gave no split.")
-        return splits
-
-    def _select(self, features, Y, groups):
-        """Set ``alpha_`` (and ``rank_``), ``cv_scores_``, ``best_score_``."""
-        alphas = np.unique(_real_vector(self.alphas, 0.0))
-        ranks = self._candidate_ranks()
-        if len(alphas) * len(ranks) == 1:
-            self.alpha_, self.cv_scores_ = float(alphas[0]), {}
-            self.best_score_, self.n_splits_ = float("nan"), 0
-            self._set_rank(int(ranks[0]))
-            return
-        splits = self._splits(features, groups)
-        if self._per_target:
-            self._select_per_target(features, Y, splits, alphas)
-            return
-        fold_scores = np.full((len(splits), len(alphas), len(ranks)), np.nan)
-        for i, (tr, te) in enumerate(splits):
-            fold_scores[i] = self._fold_scores(features, Y, tr, te, alphas, ranks)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN candidates
-            scores = np.nanmean(fold_scores, axis=0)
-        # preference among ties: smaller rank, then larger alpha
-        order = [(j, i) for j in range(len(ranks)) for i in range(len(alphas))[::-1]]
-        finite = np.isfinite(scores)
-        if finite.any():
-            best = np.max(scores[finite])
-            tol = 1e-12 * max(1.0, abs(best))
-            i, j = next((i, j) for j, i in order if scores[i, j] >= best - tol)
-        else:
-            i, j = order[0][1], order[0][0]
-            warnings.warn(
-                f"{type(self).__name__}: no cross-validation fold could be scored "
-                "(held-out targets constant or fewer than 2 held-out samples); chose "
-                f"alpha={alphas[i]:g}.",
-                UserWarning,
-                stacklevel=3,
-            )
-        self.alpha_ = float(alphas[i])
-        self._set_rank(int(ranks[j]))
-        self.cv_scores_ = self._score_dict(alphas, ranks, scores)
-        self.best_score_ = float(scores[i, j])
-        self.n_splits_ = len(splits)
-        logger.info(
-            "%s: alpha=%g chosen by %d-fold cross-validation (mean r %.4f)",
-            type(self).__name__,
-            self.alpha_,
-            self.n_splits_,
-            self.best_score_,
-        )
-
-    @property
-    def _per_target(self):
-        return bool(self.get_params(deep=False).get("alpha_per_target", False))
-
-    def _select_per_target(self, features, Y, splits, alphas):
-        """One penalty per voxel: the lowest summed held-out squared error."""
-        n_vox = Y.shape[1]
-        sse = np.zeros((len(alphas), n_vox))
-        r_sum = np.zeros((len(alphas), n_vox))
-        n_scored = np.zeros(n_vox)
-        for tr, te in splits:
-            U, s, _, A = self._fold_setup(features, tr, te)
-            D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])
-            AD = A[None, :, :] * D[:, None, :]
-            per_voxel = len(alphas) * len(te) + len(tr) + len(te)
-            for cols in _voxel_blocks(n_vox, per_voxel):
-                G = U.T @ _centered_block(Y, tr, cols)
-                Yte = _centered_block(Y, te, cols)
-                r, e = _voxel_scores(AD @ G, Yte)
-                sse[:, cols] += e
-                if len(te) >= 2:
-                    varies = np.any(Yte != 0, axis=0)
-                    r_sum[:, cols] += np.where(varies, r, 0.0)
-                    n_scored[cols] += varies
-        # ties go to the larger penalty: search the candidates from the largest
-        best = len(alphas) - 1 - np.argmin(sse[::-1], axis=0)
-        self.alpha_ = alphas[best].astype(np.float64)
-        scored = n_scored > 0
-        mean_r = np.divide(r_sum, np.maximum(n_scored, 1))
-        self.cv_scores_ = {
-            float(a): float(mean_r[i, scored].mean()) if scored.any() else float("nan")
-            for i, a in enumerate(alphas)
-        }
-        self.best_score_ = (
-            float(mean_r[best, np.arange(n_vox)][scored].mean())
-            if scored.any()
-            else float("nan")
-        )
-        self.n_splits_ = len(splits)
-        self._set_rank(0)
-        shares = {float(a): float(np.mean(best == i)) for i, a in enumerate(alphas)}
-        logger.info(
-            "%s: one alpha per voxel by %d-fold cross-validation (share of voxels per "
-            "alpha: %s; mean r %.4f)",
-            type(self).__name__,
-            self.n_splits_,
-            ", ".join(f"{a:g}: {v:.2f}" for a, v in shares.items() if v),
-            self.best_score_,
-        )
-
-    def _set_rank(self, rank):
-        pass
-
-    def _score_dict(self, alphas, ranks, scores):
-        return {float(a): float(scores[i, 0]) for i, a in enumerate(alphas)}
-
-    def _fold_setup(self, features, tr, te):
-        """Fold-wise standardization and SVD: (U, s, Vt, centered test projections)."""
-        scaler = self._new_scaler().fit(features[tr])
-        U, s, Vt = _svd(scaler.transform(features[tr]))
-        A = scaler.transform(features[te]) @ Vt.T
-        A -= A.mean(axis=0) if len(A) else 0.0
-        return U, s, Vt, A
-
-    def _fold_scores(self, features, Y, tr, te, alphas, ranks):
-        """Summed correlation / number of varying voxels, per (alpha, rank)."""
-        U, s, _, A = self._fold_setup(features, tr, te)
-        D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])  # (n_alphas, r)
-        AD = A[None, :, :] * D[:, None, :]
-        sums, count = np.zeros(len(alphas)), 0
-        per_voxel = len(alphas) * len(te) + len(tr) + len(te)
-        for cols in _voxel_blocks(Y.shape[1], per_voxel):
-            G = U.T @ _centered_block(Y, tr, cols)
-            Yte = _centered_block(Y, te, cols)
-            varies = np.any(Yte != 0, axis=0)
-            sums += _correlation_sums(AD @ G, Yte, varies)
-            count += int(varies.sum())
-        if len(te) < 2 or count == 0:
-            return np.full((len(alphas), 1), np.nan)
-        return (sums / count)[:, None]
 
     def _fit_final(self, features, Y):
         """Refit on all rows with ``alpha_``: ``pipeline_``, ``components_``..."""
@@ -644,146 +468,3 @@ class BandPowerRidge(BaseVolumeRegressor):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "pipeline_")
-
-    # ----------------------------------------------------------------- persistence
-
-    def _state(self):
-        scaler, ridge = self.pipeline_[0], self.pipeline_[-1]
-        tensors = {
-            "scaler.mean": scaler.mean_,
-            "scaler.scale": scaler.scale_,
-            "scaler.var": scaler.var_,
-            "ridge.coef": ridge.coef_,
-            "intercept": self.intercept_,
-        }
-        if self.components_ is not None:
-            tensors["components"] = self.components_
-        if self.band_weights_ is not None:
-            tensors["band_weights"] = self.band_weights_
-        target = self.target_scaler_
-        for name in ("location", "scale"):
-            if getattr(target, name, None) is not None:
-                value = np.asarray(getattr(target, name), np.float32)
-                tensors[f"target.{name}"] = value
-        cv = self.get_params(deep=False).get("cv")
-        if cv is not None and not isinstance(cv, numbers.Integral):
-            logger.info("%s: cv=%r is not saved (None in the file)", type(self), cv)
-        fitted = {
-            "alpha_": self.alpha_,
-            "best_score_": self.best_score_,
-            "n_splits_": self.n_splits_,
-            "feature_shape_": self.feature_shape_,
-            "rank_": getattr(self, "rank_", None),
-            "bands_": self.bands_,
-            "scaler_n_samples_seen": scaler.n_samples_seen_,
-            "cv_scores_": [
-                [*(k if isinstance(k, tuple) else (k,)), v]
-                for k, v in self.cv_scores_.items()
-            ],
-        }
-        scalings = {
-            "target_scaler_": {
-                "method": target.method, "lo": target.lo, "hi": target.hi
-            }
-        }
-        return fitted, tensors, {"scalings": scalings}
-
-    @classmethod
-    def _migrate_params(cls, params, version):
-        params = {k: _as_tuple(v) for k, v in params.items()}
-        if params.get("frequencies") is not None:
-            params["frequencies"] = np.asarray(params["frequencies"], dtype=np.float64)
-        return params
-
-    def _restore(self, desc, tensors, version, source):
-        try:
-            self._restore_fitted(desc, tensors)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            detail = (str(exc).splitlines() or [""])[0]
-            raise ModelFileError(
-                f"Model file {source}: unreadable {type(self).__name__} description "
-                f"or tensors ({type(exc).__name__}: {detail})."
-            ) from exc
-        self._check_tensor_shapes(tensors, source)
-        self._set_model(
-            self._scaler, tensors["ridge.coef"], tensors.get("components"),
-            tensors["intercept"],
-        )
-        del self._scaler
-
-    def _restore_fitted(self, desc, tensors):
-        fitted = desc["fitted"]
-        self.alpha_ = _float_or_array(fitted["alpha_"])
-        self.best_score_ = _float_or_array(fitted["best_score_"])
-        self.n_splits_ = fitted["n_splits_"]
-        self.feature_shape_ = tuple(fitted["feature_shape_"])
-        if fitted.get("rank_") is not None:
-            self.rank_ = int(fitted["rank_"])
-        scores = {}
-        for *key, value in fitted["cv_scores_"]:
-            key = (float(key[0]), int(key[1])) if len(key) == 2 else float(key[0])
-            scores[key] = float("nan") if value is None else float(value)
-        self.cv_scores_ = scores
-        self.bands_ = (
-            None if fitted["bands_"] is None else np.asarray(fitted["bands_"], float)
-        )
-        self.band_weights_ = tensors.get("band_weights")
-        scaling = desc["scalings"]["target_scaler_"]
-        self.target_scaler_ = _scaling.TargetScaling(
-            scaling["method"],
-            lo=scaling.get("lo"),
-            hi=scaling.get("hi"),
-            location=tensors.get("target.location"),
-            scale=tensors.get("target.scale"),
-        )
-        scaler = StandardScaler()
-        scaler.mean_ = tensors["scaler.mean"]
-        scaler.scale_ = tensors["scaler.scale"]
-        scaler.var_ = tensors["scaler.var"]
-        scaler.n_features_in_ = len(scaler.mean_)
-        scaler.n_samples_seen_ = fitted["scaler_n_samples_seen"]
-        self._scaler = scaler
-
-    def _check_tensor_shapes(self, tensors, source):
-        coef, components = tensors.get("ridge.coef"), tensors.get("components")
-        n_vox = int(np.prod(self.output_shape_))
-        n_feat = int(np.prod(self.feature_shape_))
-        n_rows = n_vox if components is None or coef is None else len(coef)
-        expected = {
-            "ridge.coef": (n_rows, n_feat),
-            "scaler.mean": (n_feat,),
-            "intercept": (n_vox,),
-        }
-        if components is not None:
-            expected["components"] = (n_rows, n_vox)
-        if self.band_weights_ is not None:
-            expected["band_weights"] = (self.input_shape_[2], len(self.bands_))
-        if self.target_scaler_.location is not None:
-            expected["target.location"] = tuple(self.output_shape_)
-            expected["target.scale"] = tuple(self.output_shape_)
-        for key, shape in expected.items():
-            if key not in tensors:
-                raise ModelFileError(
-                    f"Model file {source}: expected a tensor '{key}' of shape "
-                    f"{tuple(shape)}, found none."
-                )
-            if tuple(tensors[key].shape) != tuple(shape):
-                raise ModelFileError(
-                    f"Model file {source}: '{key}' has shape "
-                    f"{tuple(tensors[key].shape)}, expected {tuple(shape)}."
-                )
-
-
-def _as_tuple(value):
-    """JSON lists back to (nested) tuples, as the parameters were given."""
-    if isinstance(value, list):
-        return tuple(_as_tuple(v) for v in value)
-    return value
-
-
-def _float_or_array(value):
-    if value is None:
-        return float("nan")
-    if isinstance(value, list):
-        return np.asarray(value, dtype=np.float64)
-    return float(value)

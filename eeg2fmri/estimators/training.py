@@ -34,6 +34,7 @@ import torch
 from .._utils.logging import logger
 from ..losses import make_loss, ssim
 from ._checkpoints import CheckpointStore, fingerprint_digest, state_to_tensors
+from ._network_params import LR_SCHEDULES, SELECTIONS
 from .scaling import InputScaling, TargetScaling, per_volume_minmax
 
 __all__ = [
@@ -46,11 +47,6 @@ __all__ = [
     "SELECTIONS",
 ]
 
-#: Learning-rate schedules (see :func:`lr_factor`).
-LR_SCHEDULES = ("cosine", "cosine-restarts", "constant")
-#: Validation scores the best epoch can be selected on; ``"last"`` keeps the last
-#: epoch (validation scores are still recorded in the history).
-SELECTIONS = ("last", "temporal_r", "ssim", "psnr", "loss")
 
 def resolve_device(device):
     """Turn ``'auto' | 'cpu' | 'cuda' | 'cuda:N'`` into a :class:`torch.device`."""
