@@ -14,6 +14,7 @@ configuration), ``spec2vol-small`` and ``spec2vol-tiny`` (with a
 """
 
 from . import e2fnet as _e2fnet  # noqa: F401  (registers the presets)
+from . import latent as _latent  # noqa: F401
 from . import spec2vol as _spec2vol  # noqa: F401
 from ._registry import (
     ModelInfo,
@@ -25,6 +26,7 @@ from ._registry import (
 )
 from .bridge import GlobalBridge
 from .e2fnet import E2fNet
+from .latent import LatentDrive
 from .spec2vol import Spec2Vol
 
 __all__ = [
@@ -37,4 +39,5 @@ __all__ = [
     "GlobalBridge",
     "Spec2Vol",
     "E2fNet",
+    "LatentDrive",
 ]
