@@ -8,7 +8,7 @@ import torch
 
 from eeg2fmri.estimators import Spec2VolEstimator
 from eeg2fmri.estimators import training as _training
-from eeg2fmri.estimators._baseline_check import octave_bands
+from eeg2fmri.estimators._signal_voxels import octave_bands
 from eeg2fmri.exceptions import BaselineWarning
 
 
@@ -183,3 +183,45 @@ def test_refit_false_rounds_validation_to_none(pairs):
     """Without a refit, 0.1 of 3 participants rounds to none: every one trains."""
     est = fit(tiny(refit=False), pairs)
     assert est.validation_groups_ is None and est.baseline_check_["ran"] is False
+
+
+def test_network_learns_the_signal_voxels_only(pairs, tmp_path):
+    """signal_voxels='ridge': the mask is the ridge's signal voxels on the training
+    rows; outside it the prediction is the training mean, exactly; saved and
+    loaded with the model."""
+    from eeg2fmri.estimators import BandPowerRidge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BaselineWarning)
+        est = fit(tiny(epochs=2, validation_split=0, baseline_check=False,
+                       frequencies=pairs.frequencies), pairs)
+    mask = est.signal_mask_
+    assert mask.dtype == bool and mask.shape == tuple(est.output_shape_)
+    runs = pairs.provenance["run_label"].to_numpy()
+    ridge = BandPowerRidge(frequencies=pairs.frequencies).fit(
+        pairs.X, pairs.y, groups=pairs.groups, runs=runs
+    )
+    expected = (ridge.alpha_ < max(ridge.alphas)).reshape(mask.shape)
+    np.testing.assert_array_equal(mask, expected)
+    assert 0 < mask.sum() < mask.size
+
+    pred = est.predict(pairs.X[:6])
+    mean = est.target_scaler_.location
+    np.testing.assert_allclose(pred[:, ~mask], np.broadcast_to(mean, pred.shape)[
+        :, ~mask], rtol=1e-6)
+    assert np.ptp(pred[:, mask], axis=0).max() > 0  # the learned voxels vary
+
+    est.save(tmp_path / "m")
+    loaded = Spec2VolEstimator.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.signal_mask_, mask)
+    np.testing.assert_allclose(loaded.predict(pairs.X[:6]), pred, rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_every_voxel_without_signal_voxels(pairs):
+    est = fit(tiny(validation_split=0, baseline_check=False, signal_voxels=None),
+              pairs)
+    assert est.signal_mask_ is None
+    assert Spec2VolEstimator.official().signal_voxels is None
+    with pytest.raises(ValueError, match="signal_voxels"):
+        tiny(signal_voxels="all").fit(pairs.X, pairs.y)

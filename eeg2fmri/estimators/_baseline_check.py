@@ -13,14 +13,16 @@ The score is the voxel-wise temporal correlation between predicted and measured 
 on each validation run (prediction units, the runs' own time courses), averaged over
 the runs, in the voxels where the ridge's own cross-validation on the training
 participants found EEG-related signal (``alpha_`` below the largest candidate, i.e.
-not shrunk to the mean). Most voxels of a volume carry no EEG-related signal; a mean
-over all of them is dominated by chance correlations (``docs/robustness.rst``). Both
-models are scored on the same voxels, chosen without the validation data; the mean over
-all voxels is stored too. When the ridge finds fewer than :data:`MIN_SIGNAL_VOXELS`
+not shrunk to the mean: :func:`._signal_voxels.signal_voxels`, the voxels the network
+learns with ``signal_voxels='ridge'``). Most voxels of a volume carry no
+EEG-related signal; a mean over all of them is dominated by chance correlations
+(``docs/robustness.rst``). Both models are scored on the same voxels, chosen without
+the validation data; the mean over all voxels is stored too. When the ridge finds
+fewer than :data:`._signal_voxels.MIN_SIGNAL_VOXELS`
 such voxels, all voxels are used.
 
-Cost: one ridge fit on the training participants (a few seconds at the study's
-sizes), predictions for the validation rows.
+Cost: predictions for the validation rows; the ridge (a few seconds at the study's
+sizes) is the one fitted for the signal voxels.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -31,82 +33,9 @@ import warnings
 import numpy as np
 
 from .._utils.logging import logger
+from ._signal_voxels import _Rows
 
-__all__ = ["baseline_check", "octave_bands", "MIN_SIGNAL_VOXELS"]
-
-#: Fewer "signal voxels" than this: the check scores all voxels instead.
-MIN_SIGNAL_VOXELS = 10
-
-
-class _Rows:
-    """Rows ``rows`` of an array-like, each reshaped to ``sample_shape`` (lazy).
-
-    Has ``shape``, ``dtype`` and integer-array indexing, which is what the estimators
-    read lazy inputs through; nothing is copied until rows are read.
-    """
-
-    def __init__(self, X, rows, sample_shape):
-        self.X, self.rows = X, np.asarray(rows)
-        self.sample_shape = tuple(int(s) for s in sample_shape)
-        self.shape = (len(self.rows), *self.sample_shape)
-        self.dtype = np.dtype(getattr(X, "dtype", np.float32))
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, idx):
-        idx = np.atleast_1d(np.asarray(idx))
-        rows = self.rows[idx]
-        order = np.argsort(rows, kind="stable")  # increasing reads (memory maps)
-        out = np.asarray(self.X[rows[order]]).reshape(len(rows), *self.sample_shape)
-        return out[np.argsort(order, kind="stable")]
-
-
-def octave_bands(n_freqs):
-    """Octave-wide groups of bins ``[lo, hi)`` for X without known frequencies.
-
-    Parameters
-    ----------
-    n_freqs : int
-
-    Returns
-    -------
-    bands : list of (int, int)
-        Bin-index bands ``[1, 2), [2, 4), [4, 8), ...`` up to ``n_freqs`` (the
-        first band also holds bin 0); with the default features (bin ``k`` at
-        ``k / TR`` Hz) these are octaves, as the EEG's classical bands roughly are.
-    """
-    edges = [0, 2]
-    while edges[-1] < n_freqs:
-        edges.append(min(2 * edges[-1], n_freqs))
-    edges = sorted(set(min(e, n_freqs) for e in edges))
-    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=False) if hi > lo]
-
-
-def _ridge(est, n_freqs, frequencies=None):
-    from .ridge import BandPowerRidge
-
-    scaling = est.target_scaling
-    if frequencies is not None:
-        freqs = np.asarray(frequencies, dtype=np.float64)
-        if len(freqs) != n_freqs:
-            raise ValueError(
-                f"The 'frequencies' parameter of {type(est).__name__} must have one "
-                f"value per frequency bin of X: expected {n_freqs} values, found "
-                f"{len(freqs)}."
-            )
-        return BandPowerRidge(frequencies=freqs, target_scaling=scaling), (
-            "BandPowerRidge(frequencies=...)"
-        )
-    return (
-        BandPowerRidge(
-            frequencies=np.arange(n_freqs, dtype=np.float64),
-            bands=octave_bands(n_freqs),
-            target_scaling=scaling,
-        ),
-        "BandPowerRidge on octave bands of bins (no 'frequencies' given)",
-    )
-
+__all__ = ["baseline_check"]
 
 def _run_scores(y, pred, codes, mask, volume_units):
     """Mean over runs of the mean temporal r in ``mask`` (None: all voxels)."""
@@ -124,8 +53,8 @@ def _run_scores(y, pred, codes, mask, volume_units):
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def baseline_check(est, X, y, train_idx, val_idx, fit, *, groups, codes, val_groups,
-                   refit, frequencies=None):
+def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, refit,
+                   ridge, label, signal):
     """Compare the network of ``fit`` with a band-power ridge on the validation rows.
 
     Parameters
@@ -138,15 +67,19 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, groups, codes, val_gro
         Rows the network was trained and validated on.
     fit : SimpleNamespace
         The network's fit (``model``, ``cfg``, ``target``) on ``train_idx``.
-    groups, codes : array-like or None, ndarray of int
-        Participant and run code of every row.
+    codes : ndarray of int
+        Run code of every row.
     val_groups : list or None
         The validation participants.
     refit : bool
         Whether the final network is refitted on every participant.
-    frequencies : array-like of shape (n_freqs,), optional
-        Frequencies of the bins (the estimator's ``frequencies``, or ``X``'s
-        ``eeg_spec``); without them the ridge averages octave-wide groups of bins.
+    ridge : BandPowerRidge
+        Fitted on ``train_idx`` (:func:`._signal_voxels.fit_band_ridge`).
+    label : str
+        What the ridge is.
+    signal : ndarray of bool of shape (D, H, W) or None
+        The voxels where the ridge found EEG-related signal
+        (:func:`._signal_voxels.signal_voxels`); None: score all voxels.
 
     Returns
     -------
@@ -169,32 +102,15 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, groups, codes, val_gro
         return {"ran": False, "reason": reason}
     t0 = time.perf_counter()
     input_shape, output_shape = fit.cfg.input_shape, fit.cfg.output_shape
-    ridge, label = _ridge(est, input_shape[2], frequencies)
-    train_groups = None if groups is None else np.asarray(groups)[train_idx]
-    with warnings.catch_warnings():
-        # the ridge's own notes (one group, contiguous folds) are not the user's
-        warnings.simplefilter("ignore", UserWarning)
-        ridge.fit(
-            _Rows(X, train_idx, input_shape),
-            _Rows(y, train_idx, output_shape),
-            groups=train_groups,
-            runs=np.asarray(codes)[train_idx],
-        )
     X_val = _Rows(X, val_idx, input_shape)
     y_val = _Rows(y, val_idx, output_shape)[np.arange(len(val_idx))]
     y_val = y_val.astype(np.float64)
     net = fit.target.to_prediction(predict_batches(fit.model, X_val, fit.cfg))
     net = np.asarray(net, dtype=np.float64)
     lin = np.asarray(ridge.predict(X_val), dtype=np.float64).reshape(y_val.shape)
-    alphas = np.asarray(ridge.alpha_, dtype=np.float64)
     n_vox = int(np.prod(output_shape))
-    if alphas.ndim == 1 and len(alphas) == n_vox:
-        signal = (alphas < np.max(np.asarray(ridge.alphas, dtype=np.float64)))
-        signal = signal.reshape(output_shape)
-    else:
-        signal = np.ones(output_shape, dtype=bool)
-    n_signal = int(signal.sum())
-    mask = signal if n_signal >= MIN_SIGNAL_VOXELS else None
+    mask = signal
+    n_signal = n_vox if mask is None else int(mask.sum())
     val_codes = np.asarray(codes)[val_idx]
     volume_units = est.target_scaling == "volume"
     scores = {

@@ -9,6 +9,8 @@ around the mean training target, and the training loop
 
 from types import SimpleNamespace
 
+import numpy as np
+
 from .._utils.logging import logger
 from . import scaling
 from ._network_setup import (
@@ -37,7 +39,8 @@ def fit_scalings(est, X, y, train_idx, val_idx, input_shape, output_shape, codes
 
 
 def train_network(est, X, y, train_idx, val_idx, *, epochs, input_shape,
-                  output_shape, codes, seed, device, warm, checkpoint_dir):
+                  output_shape, codes, seed, device, warm, checkpoint_dir,
+                  output_mask=None):
     """Scalings, network and training on ``train_idx`` (validated on ``val_idx``).
 
     Parameters
@@ -56,6 +59,8 @@ def train_network(est, X, y, train_idx, val_idx, *, epochs, input_shape,
     warm : bool
         Continue from ``est.model_`` with its scalings.
     checkpoint_dir : str or Path or None
+    output_mask : ndarray of bool of shape (D, H, W), optional
+        The voxels the network learns (the training mean elsewhere).
 
     Returns
     -------
@@ -145,6 +150,9 @@ def train_network(est, X, y, train_idx, val_idx, *, epochs, input_shape,
             "input": scaling_digest(input_scaling),
             "target": scaling_digest(target),
             "warm_start": bool(warm),
+            "output_mask": None if output_mask is None else index_digest(
+                np.flatnonzero(output_mask)
+            ),
         }
         cfg = _training.TrainConfig(
             input_shape=input_shape,
@@ -170,6 +178,7 @@ def train_network(est, X, y, train_idx, val_idx, *, epochs, input_shape,
             checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
             fingerprint=fingerprint,
             target_offset=mean,
+            output_mask=output_mask,
         )
         logger.info(
             "training %s (%s parameters) on %d samples (%d for validation) on "

@@ -60,6 +60,10 @@ NETWORK_PARAMETER_CHECKS = {
     "warm_start": (is_bool, "a bool"),
     "baseline_check": (is_bool, "a bool"),
     "refit": (is_bool, "a bool"),
+    "signal_voxels": (
+        lambda v: v is None or (isinstance(v, str) and v == "ridge"),
+        "'ridge' or None",
+    ),
     "frequencies": (
         lambda v: v is None or (np.ndim(v) == 1 and _real_vector(v) is not None),
         "None or a 1-D sequence of finite frequencies in Hz, one per bin of X",

@@ -44,14 +44,19 @@ class _NetworkPersistence:
         )
         if getattr(self, "target_mean_", None) is not None:
             tensors["target_mean"] = np.asarray(self.target_mean_, np.float32)
+        if getattr(self, "signal_mask_", None) is not None:
+            tensors["signal_mask"] = np.asarray(self.signal_mask_, np.uint8)
         fitted = {k: getattr(self, k, None) for k in _FITTED}
         return fitted, tensors, {"model_config": self.model_config_, "scalings": info}
 
     @classmethod
     def _migrate_params(cls, params, version):
+        params = dict(params)
+        # files written before signal_voxels: the network learned every voxel
+        params.setdefault("signal_voxels", None)
         if version >= 2:
             return params
-        params = dict(params)  # format 1: the recipe of those days
+        # format 1: the recipe of those days
         params.setdefault("target_scaling", "volume")
         params.setdefault("target_offset", None)
         params.update(
@@ -96,6 +101,13 @@ class _NetworkPersistence:
                 f"but the volumes have shape {self.output_shape_}."
             )
         self.target_mean_ = None if offset is None else np.asarray(offset, np.float32)
+        mask = tensors.get("signal_mask")
+        if mask is not None and tuple(mask.shape) != expected:
+            raise ModelFileError(
+                f"Model file {source}: 'signal_mask' has shape {tuple(mask.shape)} "
+                f"but the volumes have shape {self.output_shape_}."
+            )
+        self.signal_mask_ = None if mask is None else np.asarray(mask, dtype=bool)
         self.model_ = model.eval()
         self.model_config_ = desc["model_config"]
 

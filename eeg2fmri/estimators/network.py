@@ -57,6 +57,7 @@ from ._network_params import (
 )
 from ._network_setup import check_model_name, checkpoint_subdir, validation_split
 from ._network_state import _NetworkPersistence
+from ._signal_voxels import fit_band_ridge, signal_voxels
 from .base import BaseVolumeRegressor
 
 __all__ = ["Spec2VolEstimator", "LOSSES", "LR_SCHEDULES", "SELECTIONS"]
@@ -181,9 +182,20 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         validation participants (one training). Not applied with ``warm_start``.
     frequencies : array-like of shape (n_freqs,), optional
         Frequency in Hz of each bin of ``X``'s last axis
-        (:attr:`eeg2fmri.features.PairedDataset.frequencies`), for the baseline
-        check's ridge on the EEG bands of :data:`eeg2fmri.estimators.DEFAULT_BANDS`.
-        Without it, the ridge averages octave-wide groups of bins.
+        (:attr:`eeg2fmri.features.PairedDataset.frequencies`), for the ridge of the
+        baseline check and of ``signal_voxels`` on the EEG bands of
+        :data:`eeg2fmri.estimators.DEFAULT_BANDS`. Without it (and without an
+        ``eeg_spec``), the ridge averages octave-wide groups of bins.
+    signal_voxels : {'ridge'} or None, default='ridge'
+        ``'ridge'``: the network learns only the voxels where a
+        :class:`~eeg2fmri.BandPowerRidge` fitted on the same training rows (one
+        penalty per voxel, chosen by cross-validation over the training
+        participants) found EEG-related signal, i.e. chose a penalty below its
+        largest candidate; elsewhere it predicts the training mean
+        (``signal_mask_``). Under real-like BOLD noise a network fitting every
+        voxel spends its shared time courses on spatially coherent noise
+        (``docs/robustness.rst``). Costs one ridge fit per training (seconds).
+        None: every voxel (the official recipe).
 
     Attributes
     ----------
@@ -232,6 +244,8 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         ``n_signal_voxels``, ``validation_groups``, ``baseline`` and ``seconds``;
         ``{'ran': False, 'reason': ...}`` without validation participants; None
         with ``baseline_check=False``.
+    signal_mask_ : ndarray of bool of shape (D, H, W) or None
+        The voxels the network learned (``signal_voxels``); None: every voxel.
     device_ : str
         Device the model was trained on.
 
@@ -287,6 +301,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         baseline_check=True,
         refit=True,
         frequencies=None,
+        signal_voxels="ridge",
     ):
         self.model = model
         self.model_params = model_params
@@ -317,6 +332,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         self.baseline_check = baseline_check
         self.refit = refit
         self.frequencies = frequencies
+        self.signal_voxels = signal_voxels
 
     #: Parameters of the official Spec2VolCAMU-Net code (hdy6438/Spec2VolCAMU-Net),
     #: as :meth:`official` sets them.
@@ -337,6 +353,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         "target_scaling": "volume",
         "target_offset": None,
         "refit": False,
+        "signal_voxels": None,
     }
 
     @classmethod
@@ -463,51 +480,49 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
             device=_training.resolve_device(self.device),
             warm=warm,
         )
+        ridge_shapes = dict(
+            groups=groups, codes=codes, input_shape=input_shape,
+            output_shape=output_shape, frequencies=frequencies,
+        )
+        ridge = label = None
+        if self.baseline_check and len(val_idx) or (
+            self.signal_voxels == "ridge" and not warm
+        ):
+            ridge, label = fit_band_ridge(self, X, y, train_idx, **ridge_shapes)
+        # the voxels where the ridge found EEG-related signal: scored by the check,
+        # learned by the network with signal_voxels='ridge' (_signal_voxels.py)
+        signal = None if ridge is None else signal_voxels(ridge, output_shape)
+        if warm:  # keep the voxels the weights were fitted on
+            mask = getattr(self, "signal_mask_", None)
+        else:
+            mask = signal if self.signal_voxels == "ridge" else None
         fit = train_network(
-            self,
-            X,
-            y,
-            train_idx,
-            val_idx,
-            epochs=self.epochs,
+            self, X, y, train_idx, val_idx, epochs=self.epochs,
             checkpoint_dir=checkpoint_subdir(self.checkpoint_dir, refit),
-            **shapes,
+            output_mask=mask, **shapes,
         )
         check = None
         if self.baseline_check:
             from ._baseline_check import baseline_check
 
             check = baseline_check(
-                self,
-                X,
-                y,
-                train_idx,
-                val_idx,
-                fit,
-                groups=groups,
-                codes=codes,
-                val_groups=val_groups,
-                refit=refit,
-                frequencies=frequencies,
+                self, X, y, train_idx, val_idx, fit, codes=codes,
+                val_groups=val_groups, refit=refit, ridge=ridge, label=label,
+                signal=signal,
             )
         validation_history, selected_epoch = None, int(fit.best_epoch)
         if refit:
             validation_history = fit.history
             logger.info(
                 "refitting on all %d samples (validation participants included) for "
-                "%d epochs",
-                n,
-                selected_epoch,
+                "%d epochs", n, selected_epoch,
             )
+            if self.signal_voxels == "ridge":
+                ridge, _ = fit_band_ridge(self, X, y, np.arange(n), **ridge_shapes)
+                mask = signal_voxels(ridge, output_shape)
             fit = train_network(
-                self,
-                X,
-                y,
-                np.arange(n),
-                np.arange(0),
-                epochs=selected_epoch,
-                checkpoint_dir=self.checkpoint_dir,
-                **shapes,
+                self, X, y, np.arange(n), np.arange(0), epochs=selected_epoch,
+                checkpoint_dir=self.checkpoint_dir, output_mask=mask, **shapes,
             )
 
         self.model_ = fit.model
@@ -525,6 +540,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         self.validation_groups_ = val_groups
         self.refitted_ = refit
         self.baseline_check_ = check
+        self.signal_mask_ = mask
         self.device_ = str(fit.cfg.device)
         self._y_ndim = y_ndim
         self._fit_spaces(
@@ -567,6 +583,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
             batch_size=self.batch_size,
             device=device,
             target_offset=getattr(self, "target_mean_", None),
+            output_mask=getattr(self, "signal_mask_", None),
         )
 
     def _predict(self, X):

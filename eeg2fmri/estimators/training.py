@@ -152,6 +152,7 @@ class TrainConfig:
     checkpoint_dir: str | None = None
     fingerprint: dict = field(default_factory=dict)
     target_offset: np.ndarray | None = None  # (D, H, W) float32, model units
+    output_mask: np.ndarray | None = None  # (D, H, W) bool: the voxels learned
 
 
 def _offset_tensor(cfg, device):
@@ -162,10 +163,36 @@ def _offset_tensor(cfg, device):
     return torch.as_tensor(np.asarray(offset, dtype=np.float32), device=device)
 
 
-def _forward(model, xb, offset):
-    """Model outputs plus the target offset (the residual formulation)."""
+def _mask_tensor(cfg, device):
+    """``cfg.output_mask`` as a bool tensor on ``device`` (or None)."""
+    mask = getattr(cfg, "output_mask", None)
+    if mask is None:
+        return None
+    return torch.as_tensor(np.asarray(mask, dtype=bool), device=device)
+
+
+def _forward(model, xb, offset, mask=None):
+    """Model outputs (0 outside ``mask``) plus the target offset (the residual)."""
     out = model(xb)
+    if mask is not None:
+        out = out * mask
     return out if offset is None else out + offset
+
+
+def _loss_inputs(pred, target, mask, offset, loss):
+    """What the loss compares: with a mask, the voxels it keeps.
+
+    ``'mse'`` and ``'correlation'`` see the kept voxels alone, ``(batch, n_kept)``
+    (so the loss is a mean over them); ``'hybrid'`` (SSIM needs volumes) sees whole
+    volumes with the targets outside the mask replaced by the offset, where the
+    prediction is the offset too.
+    """
+    if mask is None:
+        return pred, target
+    if loss == "hybrid":
+        fill = torch.zeros_like(target) if offset is None else offset.expand_as(target)
+        return pred, torch.where(mask, target, fill)
+    return pred[:, mask], target[:, mask]
 
 
 # ----------------------------------------------------------------- distributed helpers
@@ -274,7 +301,7 @@ def _paper_units(pred_model, y_raw, cfg):
     return per_volume_minmax(cfg.target.to_prediction(pred_model)), target
 
 
-def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None):
+def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None, mask=None):
     """Validation loss, temporal r, SSIM and PSNR, sharded across ranks."""
     model.eval()
     local = val_idx[dist_ctx.rank :: dist_ctx.world_size]
@@ -285,10 +312,15 @@ def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None):
             xb, yb, y_raw = gather(
                 X, y, local[start : start + cfg.batch_size], cfg, raw=True
             )
-            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset)
+            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset, mask)
             target = torch.from_numpy(yb).to(cfg.device)
-            sums[0] += float(loss_fn(pred, target)) * len(pred)
-            corr.add(pred, target)
+            sums[0] += float(
+                loss_fn(*_loss_inputs(pred, target, mask, offset, cfg.loss))
+            ) * len(pred)
+            if mask is None:
+                corr.add(pred, target)
+            else:  # the temporal r of the voxels learned
+                corr.add(pred[:, mask], target[:, mask])
             p_paper, t_paper = _paper_units(pred.cpu().float().numpy(), y_raw, cfg)
             p_paper = torch.from_numpy(np.ascontiguousarray(p_paper, np.float32))
             t_paper = torch.from_numpy(t_paper)
@@ -385,6 +417,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
     )
     loss_fn = make_loss(cfg.loss, cfg.lambda_ssim)
     offset = _offset_tensor(cfg, device)
+    mask = _mask_tensor(cfg, device)
     history, best_epoch, best_score, best_state = [], 0, -math.inf, None
     start_epoch = 0
 
@@ -442,7 +475,8 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
             xb = torch.from_numpy(xb).to(device)
             yb = torch.from_numpy(yb).to(device)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(_forward(train_model_, xb, offset), yb)
+            pred = _forward(train_model_, xb, offset, mask)
+            loss = loss_fn(*_loss_inputs(pred, yb, mask, offset, cfg.loss))
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"training diverged: the {cfg.loss} loss is {float(loss)} at "
@@ -482,7 +516,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
         }
         if has_val:
             record.update(
-                _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset)
+                _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset, mask)
             )
             score = _selection_score(record, cfg.selection)
             if score > best_score or best_state is None:
@@ -555,16 +589,18 @@ def _progress(total, desc, show):
 def predict_batches(model, X, cfg, out_dtype=np.float32):
     """Model outputs (model units) for all rows of X, shape (n, *output_shape).
 
-    Adds ``cfg.target_offset`` (when the config has one and it is not None).
+    Zero outside ``cfg.output_mask`` and adds ``cfg.target_offset`` (when the
+    config has them and they are not None).
     """
     model.eval()
     offset = _offset_tensor(cfg, cfg.device)
+    mask = _mask_tensor(cfg, cfg.device)
     n = len(X)
     out = np.empty((n, *cfg.output_shape), dtype=out_dtype)
     with torch.no_grad():
         for start in range(0, n, cfg.batch_size):
             idx = np.arange(start, min(start + cfg.batch_size, n))
             xb, _ = gather(X, None, idx, cfg)
-            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset)
+            pred = _forward(model, torch.from_numpy(xb).to(cfg.device), offset, mask)
             out[start : start + len(idx)] = pred.to("cpu", torch.float32).numpy()
     return out

@@ -10,13 +10,14 @@ structure, with as few parameters as it takes:
 1. learned band pooling of the frequency axis (``n_freqs -> n_bands``, initialised as
    averages over log-spaced contiguous bins, about octaves);
 2. per context window, from the band powers of all channels ``v_t``, ``K`` drives
-   ``u_k(t) = a_k . v_t * 2 sigmoid(g_k . v_t + c_k) + sum_j M_kj gelu(W_j . v_t + b_j)``:
+   ``u_k(t) = a_k . v_t * 2 sigmoid(g_k . v_t + c_k)
+   + sum_j M_kj gelu(W_j . v_t + b_j)``:
    a linear drive times a state gate (1 at initialisation) plus a small non-linear
    part (0 at initialisation), the same weights for every window;
 3. one learned temporal kernel per drive over the context windows (the haemodynamic
    response, one per network): ``z_k = sum_t kernel_kt u_k(t)``;
 4. one learned spatial map per drive: ``y = sum_k z_k map_k`` (small random values at
-   initialisation; :class:`~eeg2fmri.estimator.Spec2VolEstimator` zeroes them with
+   initialisation; :class:`~eeg2fmri.Spec2VolEstimator` zeroes them with
    :meth:`LatentDrive.zero_output_`, so that training starts by predicting the mean
    and learns only what reduces the loss).
 
