@@ -186,9 +186,10 @@ def test_refit_false_rounds_validation_to_none(pairs):
 
 
 def test_network_learns_the_signal_voxels_only(pairs, tmp_path):
-    """signal_voxels='ridge': the mask is the ridge's signal voxels on the training
-    rows; outside it the prediction is the training mean, exactly; saved and
-    loaded with the model."""
+    """signal_voxels='ridge': the mask is where the ridge fitted on the training
+    rows predicts held-out participants (smoothed, mirror threshold); outside it
+    the prediction is the training mean, exactly; saved and loaded with the
+    model."""
     from eeg2fmri.estimators import BandPowerRidge
 
     with warnings.catch_warnings():
@@ -201,7 +202,12 @@ def test_network_learns_the_signal_voxels_only(pairs, tmp_path):
     ridge = BandPowerRidge(frequencies=pairs.frequencies).fit(
         pairs.X, pairs.y, groups=pairs.groups, runs=runs
     )
-    expected = (ridge.alpha_ < max(ridge.alphas)).reshape(mask.shape)
+    from scipy import ndimage
+
+    from eeg2fmri.estimators._signal_voxels import mirror_threshold
+
+    scores = ndimage.gaussian_filter(ridge.cv_voxel_scores_.reshape(mask.shape), 1.0)
+    expected = scores >= mirror_threshold(scores.ravel())
     np.testing.assert_array_equal(mask, expected)
     assert 0 < mask.sum() < mask.size
 
@@ -225,3 +231,16 @@ def test_every_voxel_without_signal_voxels(pairs):
     assert Spec2VolEstimator.official().signal_voxels is None
     with pytest.raises(ValueError, match="signal_voxels"):
         tiny(signal_voxels="all").fit(pairs.X, pairs.y)
+
+
+def test_mirror_threshold():
+    """Symmetric noise plus a positive tail: the threshold keeps the tail."""
+    from eeg2fmri.estimators._signal_voxels import mirror_threshold
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.05, 5000)
+    signal = rng.uniform(0.3, 0.6, 100)
+    t = mirror_threshold(np.r_[noise, signal, np.nan], fdr=0.1)
+    kept = np.r_[noise, signal] >= t
+    assert kept[5000:].all() and kept[:5000].sum() <= 0.1 * kept.sum()
+    assert mirror_threshold(noise[noise < 0]) is None

@@ -12,9 +12,9 @@ below it.
 The score is the voxel-wise temporal correlation between predicted and measured BOLD
 on each validation run (prediction units, the runs' own time courses), averaged over
 the runs, in the voxels where the ridge's own cross-validation on the training
-participants found EEG-related signal (``alpha_`` below the largest candidate, i.e.
-not shrunk to the mean: :func:`._signal_voxels.signal_voxels`, the voxels the network
-learns with ``signal_voxels='ridge'``). Most voxels of a volume carry no
+participants found EEG-related signal (held-out r above a threshold with an estimated
+10 % of noise voxels at most: :func:`._signal_voxels.signal_voxels`, the voxels the
+network learns with ``signal_voxels='ridge'``). Most voxels of a volume carry no
 EEG-related signal; a mean over all of them is dominated by chance correlations
 (``docs/robustness.rst``). Both models are scored on the same voxels, chosen without
 the validation data; the mean over all voxels is stored too. When the ridge finds

@@ -85,6 +85,7 @@ class _PenaltySelection:
         """Set ``alpha_`` (and ``rank_``), ``cv_scores_``, ``best_score_``."""
         alphas = np.unique(_real_vector(self.alphas, 0.0))
         ranks = self._candidate_ranks()
+        self.cv_voxel_scores_ = None
         if len(alphas) * len(ranks) == 1:
             self.alpha_, self.cv_scores_ = float(alphas[0]), {}
             self.best_score_, self.n_splits_ = float("nan"), 0
@@ -162,10 +163,10 @@ class _PenaltySelection:
             float(a): float(mean_r[i, scored].mean()) if scored.any() else float("nan")
             for i, a in enumerate(alphas)
         }
+        voxel_r = np.where(scored, mean_r[best, np.arange(n_vox)], np.nan)
+        self.cv_voxel_scores_ = voxel_r.astype(np.float32)
         self.best_score_ = (
-            float(mean_r[best, np.arange(n_vox)][scored].mean())
-            if scored.any()
-            else float("nan")
+            float(voxel_r[scored].mean()) if scored.any() else float("nan")
         )
         self.n_splits_ = len(splits)
         self._set_rank(0)

@@ -35,6 +35,8 @@ class _RidgePersistence:
             tensors["components"] = self.components_
         if self.band_weights_ is not None:
             tensors["band_weights"] = self.band_weights_
+        if getattr(self, "cv_voxel_scores_", None) is not None:
+            tensors["cv_voxel_scores"] = self.cv_voxel_scores_
         target = self.target_scaler_
         for name in ("location", "scale"):
             if getattr(target, name, None) is not None:
@@ -107,6 +109,7 @@ class _RidgePersistence:
             None if fitted["bands_"] is None else np.asarray(fitted["bands_"], float)
         )
         self.band_weights_ = tensors.get("band_weights")
+        self.cv_voxel_scores_ = tensors.get("cv_voxel_scores")
         scaling = desc["scalings"]["target_scaler_"]
         self.target_scaler_ = _scaling.TargetScaling(
             scaling["method"],

@@ -12,10 +12,12 @@ their mean.
 
 :func:`fit_band_ridge` fits :class:`~eeg2fmri.BandPowerRidge` (one penalty per voxel,
 chosen by cross-validation over the training participants) on the rows a network
-trains on; :func:`signal_voxels` keeps the voxels where that ridge's penalty is below
-its largest candidate, i.e. where band power predicted held-out training participants
-better than their mean. The network's outputs are the training mean elsewhere. The
-same ridge is the baseline of the fit-time check (:mod:`._baseline_check`).
+trains on; :func:`signal_voxels` keeps the voxels where that ridge predicted held-out
+training participants (its per-voxel cross-validated correlation,
+``cv_voxel_scores_``, smoothed over neighbouring voxels) above a threshold set so that
+an estimated 10 % at most of the kept voxels are noise (:func:`mirror_threshold`).
+The network's outputs are the training mean elsewhere. The same ridge is the baseline
+of the fit-time check (:mod:`._baseline_check`).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -26,7 +28,13 @@ import numpy as np
 
 from .._utils.logging import logger
 
-__all__ = ["fit_band_ridge", "signal_voxels", "octave_bands", "MIN_SIGNAL_VOXELS"]
+__all__ = [
+    "fit_band_ridge",
+    "signal_voxels",
+    "mirror_threshold",
+    "octave_bands",
+    "MIN_SIGNAL_VOXELS",
+]
 
 #: Fewer signal voxels than this: the network learns every voxel (and the check
 #: scores all voxels).
@@ -142,37 +150,88 @@ def fit_band_ridge(est, X, y, rows, *, groups, codes, input_shape, output_shape,
     return ridge, label
 
 
-def signal_voxels(ridge, output_shape):
+def mirror_threshold(scores, fdr=0.1):
+    """The lowest held-out r at which the positive voxels are mostly real.
+
+    Noise voxels have held-out correlations spread symmetrically around 0, voxels
+    with signal add a positive tail; the number of voxels at or below ``-t``
+    estimates how many of those at or above ``t`` are noise (a mirror estimate of
+    the false discovery rate).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_voxels,)
+        Held-out correlations (NaN: not scored, never kept).
+    fdr : float, default=0.1
+        Largest estimated share of noise voxels among those kept.
+
+    Returns
+    -------
+    threshold : float or None
+        The smallest ``t > 0`` with ``#(scores <= -t) <= fdr * #(scores >= t)``;
+        None when no ``t`` satisfies it.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    scores = scores[np.isfinite(scores)]
+    positive = np.sort(scores[scores > 0])[::-1]  # candidate thresholds, descending
+    if not len(positive):
+        return None
+    negative = np.sort(-scores[scores < 0])  # |r| of the negative voxels, ascending
+    n_kept = np.arange(1, len(positive) + 1)
+    n_mirror = len(negative) - np.searchsorted(negative, positive, side="left")
+    ok = np.flatnonzero(n_mirror <= fdr * n_kept)
+    return None if not len(ok) else float(positive[ok[-1]])
+
+
+def signal_voxels(ridge, output_shape, fdr=0.1, smooth=1.0):
     """The voxels where ``ridge`` found EEG-related signal, or None when too few.
 
     Parameters
     ----------
     ridge : BandPowerRidge
-        Fitted with one penalty per voxel.
+        Fitted with one penalty per voxel (``alpha_per_target=True``).
     output_shape : tuple of int (D, H, W)
+    fdr : float, default=0.1
+        See :func:`mirror_threshold`.
+    smooth : float, default=1.0
+        Standard deviation (voxels) of the Gaussian the map of held-out
+        correlations is smoothed with first: a network is spatially extended, and
+        pooling neighbours' evidence finds it where single voxels are too noisy (on
+        the ``realistic`` simulation: 82 of its 92 network voxels among 761 kept,
+        against 3 among 4 without smoothing). 0 disables it.
 
     Returns
     -------
     mask : ndarray of bool, shape (D, H, W), or None
-        True where the cross-validated penalty is below the largest candidate; None
-        when fewer than :data:`MIN_SIGNAL_VOXELS` voxels are (or the ridge has one
-        penalty for all voxels).
+        True where the smoothed held-out correlation (``cv_voxel_scores_``, at each
+        voxel's chosen penalty) reaches :func:`mirror_threshold`; None when fewer
+        than :data:`MIN_SIGNAL_VOXELS` voxels do, or the ridge has no per-voxel
+        scores.
     """
-    alphas = np.asarray(ridge.alpha_, dtype=np.float64)
+    scores = getattr(ridge, "cv_voxel_scores_", None)
     n_vox = int(np.prod(output_shape))
-    if alphas.ndim != 1 or len(alphas) != n_vox:
+    if scores is None or len(scores) != n_vox:
         return None
-    largest = np.max(np.asarray(ridge.alphas, dtype=np.float64))
-    mask = (alphas < largest).reshape(output_shape)
-    if int(mask.sum()) < MIN_SIGNAL_VOXELS:
+    scores = np.asarray(scores, dtype=np.float64).reshape(output_shape)
+    if smooth:
+        from scipy import ndimage
+
+        scores = ndimage.gaussian_filter(np.nan_to_num(scores), float(smooth))
+    threshold = mirror_threshold(scores.ravel(), fdr)
+    n_signal = 0
+    if threshold is not None:
+        mask = scores >= threshold
+        n_signal = int(mask.sum())
+    if n_signal < MIN_SIGNAL_VOXELS:
         logger.warning(
             "the band-power ridge found EEG-related signal in %d of %d voxels (fewer "
-            "than %d): the network learns every voxel", int(mask.sum()), n_vox,
+            "than %d): the network learns every voxel", n_signal, n_vox,
             MIN_SIGNAL_VOXELS,
         )
         return None
     logger.info(
-        "signal voxels: %d of %d (where the band-power ridge predicted held-out "
-        "training participants better than their mean)", int(mask.sum()), n_vox,
+        "signal voxels: %d of %d (held-out r of the band-power ridge, smoothed "
+        "with a Gaussian of %g voxels SD, >= %.3f; estimated share of noise voxels "
+        "<= %g)", n_signal, n_vox, smooth, threshold, fdr,
     )
     return mask

@@ -190,8 +190,9 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         ``'ridge'``: the network learns only the voxels where a
         :class:`~eeg2fmri.BandPowerRidge` fitted on the same training rows (one
         penalty per voxel, chosen by cross-validation over the training
-        participants) found EEG-related signal, i.e. chose a penalty below its
-        largest candidate; elsewhere it predicts the training mean
+        participants) found EEG-related signal: a held-out correlation above a
+        threshold at which an estimated 10 % at most of the kept voxels are noise
+        (``cv_voxel_scores_``); elsewhere it predicts the training mean
         (``signal_mask_``). Under real-like BOLD noise a network fitting every
         voxel spends its shared time courses on spatially coherent noise
         (``docs/robustness.rst``). Costs one ridge fit per training (seconds).

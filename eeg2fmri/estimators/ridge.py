@@ -196,6 +196,10 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
     best_score_ : float
         Mean held-out correlation of the chosen penalties (NaN without
         cross-validation).
+    cv_voxel_scores_ : ndarray of shape (n_voxels,) or None
+        With ``alpha_per_target=True``: each voxel's mean held-out correlation at
+        its chosen penalty (float32; NaN where no fold could be scored); None
+        otherwise. Where EEG band power predicts held-out participants' BOLD.
     n_splits_ : int
         Number of cross-validation splits (0 without cross-validation).
     bands_ : ndarray of shape (n_bands, 2) or None
