@@ -78,6 +78,7 @@ class Config:
     discard_volumes: int = 6
     max_interpolated: float = 0.25
     tr: float = None
+    ridge_comparison: bool = True
     save_model: bool = False
     verbose: int = 0
     # not an option: the command that produced the run

@@ -278,6 +278,13 @@ def build_parser(prog="eeg2fmri"):
         "spectra are TR-long windows (needed for older model files only).",
     )
     g_model.add_argument(
+        "--no-ridge-comparison", "--no_ridge_comparison", dest="ridge_comparison",
+        action="store_false",
+        help="Do not train the band-power ridge beside a network on the same "
+        "participants (by default its temporal r is reported next to the model's; "
+        "it costs one ridge fit per training set).",
+    )
+    g_model.add_argument(
         "--save-model", "--save_model", dest="save_model", action="store_true",
         help="At the group level, also train a model on all participants and save it "
         "under <output_dir>/models/.",

@@ -8,7 +8,8 @@ participant
     :class:`eeg2fmri.pipeline.ModelCache`) -> for each run of the participant, its
     EEG checked for scanner artifacts and synthesized (every volume it covers) ->
     derivatives (:func:`eeg2fmri.pipeline.write_paired_run` with scores against the
-    measured BOLD and the mean-volume baseline, or
+    measured BOLD, the mean-volume baseline and, for a network, the band-power ridge
+    trained on the same participants, or
     :func:`eeg2fmri.pipeline.write_eeg_only_run` on the model's grid) -> report.
 group
     reads the participant metrics and writes ``group_metrics.tsv`` and
@@ -286,7 +287,7 @@ def _eeg_correction_sidecar(config, run):
     )
 
 
-def _paired_result(config, run, model, info, params, dataset):
+def _paired_result(config, run, model, info, params, dataset, ridge=None):
     from eeg2fmri.pipeline import measured_bold, write_paired_run
 
     features = None if dataset is None else next(
@@ -299,6 +300,11 @@ def _paired_result(config, run, model, info, params, dataset):
     else:
         measured, affine = _read_errors(measured_bold, run, model.output_shape_)
     synthesized = _synthesize(config, model, run, n_volumes=len(measured), tr=run.tr)
+    comparison = None
+    if ridge is not None:
+        comparison = (
+            ridge, _synthesize(config, ridge, run, n_volumes=len(measured), tr=run.tr)
+        )
     return write_paired_run(
         config.output_dir, run, synthesized, model, measured=measured,
         affine=np.asarray(affine, dtype=float),
@@ -306,6 +312,7 @@ def _paired_result(config, run, model, info, params, dataset):
         preprocessing={"FeatureParams": params.to_dict()},
         dataset_links=_dataset_links(config),
         eeg_correction=_eeg_correction_sidecar(config, run),
+        comparison=comparison,
     )
 
 
@@ -326,7 +333,13 @@ def _eeg_only_result(config, run, model, info, params):
 def run_participants(config):
     """The participant level (see the module docstring)."""
     from eeg2fmri.bids.derivatives import write_dataset_description
-    from eeg2fmri.pipeline import ModelCache, load_trained_model, outputs_complete
+    from eeg2fmri.pipeline import (
+        LINEAR_MODELS,
+        ModelCache,
+        load_trained_model,
+        outputs_complete,
+    )
+    from eeg2fmri.pipeline import make_estimator as make_linear
     from eeg2fmri.reports import ParticipantReport
 
     model = info = None
@@ -363,6 +376,8 @@ def run_participants(config):
         groups = np.asarray(dataset.groups).astype(str)
     cache = ModelCache(config.work_dir)
     name = config.model_choice[0]
+    # a network is reported beside the band-power ridge of the same participants
+    compare = config.ridge_comparison and name not in LINEAR_MODELS
     written = []
     for n, p in enumerate(todo, 1):
         prefix = f"[sub-{p}] ({n}/{len(todo)})"
@@ -376,6 +391,15 @@ def run_participants(config):
             )
         else:
             run_model, run_info = model, info
+        ridge = None
+        if model is None and compare:
+            logger.info("%s band-power ridge on the same participants (comparison; "
+                        "--no-ridge-comparison skips it)", prefix)
+            ridge, _ = cache.trained(
+                lambda ckpt: make_linear("ridge", frequencies=dataset.frequencies),
+                dataset, np.flatnonzero(groups != p), params, name="ridge",
+                cache_name=f"loso_sub-{p}", out_dir=out,
+            )
         report = ParticipantReport(
             p, out, command=" ".join(config.command), versions=versions(),
             model_info=run_info, history=getattr(run_model, "history_", None),
@@ -384,7 +408,7 @@ def run_participants(config):
         for run in paired:
             logger.info("%s synthesizing %s", prefix, run.label)
             report.add_run(_paired_result(config, run, run_model, run_info, params,
-                                          dataset))
+                                          dataset, ridge))
         for run in eeg_only:
             logger.info("%s synthesizing %s (EEG only)", prefix, run.label)
             report.add_run(_eeg_only_result(config, run, run_model, run_info, params))

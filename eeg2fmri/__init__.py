@@ -110,6 +110,7 @@ _LAZY = {
     "InteractionRidge": "eeg2fmri.estimators",
     "BaseVolumeRegressor": "eeg2fmri.estimators",
     "load_model": "eeg2fmri.estimators",
+    "signal_voxels_of": "eeg2fmri.estimators",
     # what a model's input and output are (portable models)
     "EEGSpec": "eeg2fmri.spaces",
     "OutputSpace": "eeg2fmri.spaces",

@@ -152,6 +152,15 @@ def test_participant_and_group_outputs(app_run):
     summary = json.loads((func / f"{stem}_metrics.json").read_text())["Summary"]
     assert summary["temporal_r_baseline"] == 0.0  # the mean volume does not change
     assert np.isfinite(summary["temporal_r"])
+    # beside the network: the band-power ridge of the same training participants,
+    # over the brain and in the network's signal voxels (chosen on sub-02, sub-03)
+    assert np.isfinite(summary["temporal_r_ridge"])
+    assert summary["temporal_r_ridge"] != summary["temporal_r"]
+    if summary["n_voxels_signal"]:
+        assert np.isfinite(summary["temporal_r_signal"])
+        assert np.isfinite(summary["temporal_r_signal_ridge"])
+        assert summary["temporal_r_signal_baseline"] == 0.0
+    assert "band-power ridge:" in html and "signal voxels" in html
     src_bold = app_run["bids"] / "sub-01/func/sub-01_task-rest_bold.nii.gz"
     assert meta["RepetitionTime"] == pytest.approx(2.16)
     assert meta["Sources"] == ["bids:raw:sub-01/eeg/sub-01_task-rest_eeg.vhdr",
@@ -190,6 +199,8 @@ def test_participant_and_group_outputs(app_run):
     scored = metrics[metrics["scored"] == 1]
     assert group.loc[0, "ssim"] == pytest.approx(scored["ssim"].mean(), abs=1e-5)
     assert group.loc[0, "n_volumes"] == 34
+    assert group.loc[0, "temporal_r_ridge"] == pytest.approx(
+        summary["temporal_r_ridge"], abs=1e-6)
     assert (out / "group_report.html").is_file()
     assert Config.load(out / "logs" / "config.toml").participant_label == ("01",)
 
@@ -511,6 +522,9 @@ def test_boutiques_descriptor_matches_the_parser():
         if "command-line-flag" in item:
             assert item["command-line-flag"] in flags, item["id"]
         assert item["id"] in dests, item["id"]
+    # and every option of the parser is described
+    described = {item["id"] for item in descriptor["inputs"]}
+    assert dests - described == {"help", "version"}
 
 
 def test_given_model_on_another_grid(app_run, tmp_path, capsys):

@@ -12,9 +12,11 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
   interactions, a fair non-linear baseline;
 - :class:`MeanVolumeRegressor`: the mean training volume (temporal r = 0).
 
-:func:`load_model` reads any model file.
+:func:`load_model` reads any model file; :func:`signal_voxels_of` gives the voxels
+where a fitted model found EEG-related signal.
 """
 
+from ._signal_voxels import signal_voxels_of
 from .base import BaseVolumeRegressor, load_model, prediction_units, registered
 from .baseline import MeanVolumeRegressor
 from .interaction import InteractionRidge
@@ -35,4 +37,5 @@ __all__ = [
     "load_model",
     "prediction_units",
     "registered",
+    "signal_voxels_of",
 ]

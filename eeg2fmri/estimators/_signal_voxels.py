@@ -32,6 +32,7 @@ __all__ = [
     "fit_band_ridge",
     "signal_voxels",
     "mirror_threshold",
+    "signal_voxels_of",
     "octave_bands",
     "MIN_SIGNAL_VOXELS",
 ]
@@ -235,3 +236,34 @@ def signal_voxels(ridge, output_shape, fdr=0.1, smooth=1.0):
         "<= %g)", n_signal, n_vox, smooth, threshold, fdr,
     )
     return mask
+
+
+def signal_voxels_of(estimator):
+    """The voxels where a fitted model found EEG-related signal, or None.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A :class:`~eeg2fmri.Spec2VolEstimator` (its ``signal_mask_``: the voxels
+        its network learned) or a :class:`~eeg2fmri.BandPowerRidge` with one
+        penalty per voxel (the voxels :func:`signal_voxels` keeps from its
+        ``cv_voxel_scores_``).
+
+    Returns
+    -------
+    mask : ndarray of bool of shape ``estimator.output_shape_``, or None
+        None for models that did not select voxels (the mean volume, a network
+        trained on every voxel, a ridge with one penalty).
+
+    Examples
+    --------
+    The report's "signal voxels" of a run are ``signal_voxels_of(model)``: chosen
+    on the training participants, never on the run being scored.
+    """
+    mask = getattr(estimator, "signal_mask_", None)
+    if mask is not None:
+        return np.asarray(mask, dtype=bool)
+    shape = getattr(estimator, "output_shape_", None)
+    if getattr(estimator, "cv_voxel_scores_", None) is None or shape is None:
+        return None
+    return signal_voxels(estimator, tuple(shape))

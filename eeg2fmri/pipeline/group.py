@@ -24,7 +24,10 @@ def collect_participant_metrics(out_dir, participants=None):
     table : pandas.DataFrame
         One row per participant with measured BOLD: ``participant_id``,
         ``n_runs``, ``n_volumes`` (scored) and the mean of ``ssim``, ``psnr``,
-        ``temporal_r`` and their ``*_baseline``.
+        ``temporal_r`` and their ``*_baseline``; ``temporal_r_ridge`` (the
+        band-power ridge trained on the same participants, when the participant
+        level compared it) and the three temporal r in the model's signal voxels
+        (``temporal_r_signal*``); NaN where a run did not have them.
     volumes : pandas.DataFrame
         Every scored per-volume row with its ``participant_id`` and ``run``.
     """
@@ -38,7 +41,7 @@ def collect_participant_metrics(out_dir, participants=None):
             continue
         by_participant.setdefault(participant, []).append(tsv)
     for participant, tsvs in sorted(by_participant.items()):
-        run_frames, r_model, r_base = [], [], []
+        run_frames, run_r = [], {key: [] for key in _R_KEYS}
         for tsv in tsvs:
             df = pd.read_csv(tsv, sep="\t", na_values="n/a")
             if "scored" in df:  # frames not scored: run start, incomplete context
@@ -50,8 +53,8 @@ def collect_participant_metrics(out_dir, participants=None):
             summary = {}
             if meta_path.exists():
                 summary = json.loads(meta_path.read_text()).get("Summary", {}) or {}
-            r_model.append(summary.get("temporal_r"))
-            r_base.append(summary.get("temporal_r_baseline"))
+            for key in _R_KEYS:
+                run_r[key].append(summary.get(key))
         df = pd.concat(run_frames, ignore_index=True)
         frames.append(df)
         row = {
@@ -63,14 +66,21 @@ def collect_participant_metrics(out_dir, participants=None):
             row[name] = df[name].mean() if name in df else np.nan
             key = f"{name}_baseline"
             row[key] = df[key].mean() if key in df else np.nan
-        row["temporal_r"] = _nanmean(r_model)
-        row["temporal_r_baseline"] = _nanmean(r_base)
+        row.update({key: _nanmean(values) for key, values in run_r.items()})
         rows.append(row)
     columns = ["participant_id", "n_runs", "n_volumes", "ssim", "psnr", "temporal_r",
-               "ssim_baseline", "psnr_baseline", "temporal_r_baseline"]
+               "ssim_baseline", "psnr_baseline", "temporal_r_baseline",
+               "temporal_r_ridge", "temporal_r_signal", "temporal_r_signal_baseline",
+               "temporal_r_signal_ridge"]
     table = pd.DataFrame(rows, columns=columns)
     volumes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return table, volumes
+
+
+#: run-level summary keys averaged per participant: the model, the mean-volume
+#: baseline and the band-power ridge, over the brain and in the signal voxels
+_R_KEYS = ("temporal_r", "temporal_r_baseline", "temporal_r_ridge",
+           "temporal_r_signal", "temporal_r_signal_baseline", "temporal_r_signal_ridge")
 
 
 def _nanmean(values):

@@ -115,8 +115,19 @@ def _report_label(path):
     return path.stem.replace("_desc-eeg2fmri", "")
 
 
-def _scores(estimator, measured, synthesized, baseline, scored):
-    """Per-volume table, run summary, r map and the volumes in score units."""
+def _scores(estimator, measured, synthesized, baseline, scored, comparison=None):
+    """Per-volume table, run summary, r map and the volumes in score units.
+
+    ``temporal_r`` is the mean voxel-wise r over the brain, voxels where a
+    prediction is constant counting as 0 (the mean-volume baseline scores 0);
+    ``temporal_r_signal`` the same in the model's signal voxels
+    (:func:`~eeg2fmri.estimators.signal_voxels_of`, chosen on the training
+    participants), where the EEG predicts the BOLD; ``comparison`` = (fitted
+    estimator, its synthesized volumes) adds ``*_ridge`` scores of the band-power
+    ridge trained on the same participants.
+    """
+    from ..estimators import signal_voxels_of
+
     y_metric, pred_metric = comparable_volumes(estimator, measured, synthesized,
                                                "metric")
     y_corr, pred_corr = comparable_volumes(estimator, measured, synthesized)
@@ -131,17 +142,30 @@ def _scores(estimator, measured, synthesized, baseline, scored):
         table["ssim_baseline"] = ssim_per_volume(y_metric, base_metric)
         table["psnr_baseline"] = psnr_per_volume(y_metric, base_metric)
     mask = brain_mask(y_metric[scored].mean(axis=0))
+    signal = signal_voxels_of(estimator)
+    if signal is not None and signal.shape == mask.shape:
+        signal = signal & mask
+    else:
+        signal = None
     r_map = temporal_correlation(y_corr[scored], pred_corr[scored], mask=mask)
     r_summary = summarize_correlation(r_map)
     kept = table[scored]
+
+    def mean_r(pred, where):
+        if where is None or not where.any():
+            return None
+        return mean_temporal_correlation(y_corr[scored], pred[scored], where)
+
     summary = {
         "n_volumes": int(scored.sum()),
         "n_frames": int(len(table)),
         "ssim": float(kept["ssim"].mean()),
         "psnr": float(kept["psnr"].mean()),
-        "temporal_r": r_summary["mean"],
+        "temporal_r": mean_r(pred_corr, mask),
         "temporal_r_fisher": r_summary["mean_fisher_z"],
         "n_voxels_mask": r_summary["n_voxels"],
+        "temporal_r_signal": mean_r(pred_corr, signal),
+        "n_voxels_signal": 0 if signal is None else int(signal.sum()),
     }
     if baseline is not None:
         # a constant baseline scores r = 0 in every voxel (not NaN)
@@ -152,16 +176,22 @@ def _scores(estimator, measured, synthesized, baseline, scored):
         summary.update(
             ssim_baseline=float(kept["ssim_baseline"].mean()),
             psnr_baseline=float(kept["psnr_baseline"].mean()),
-            temporal_r_baseline=mean_temporal_correlation(
-                y_corr[scored], base_corr[scored], mask
-            ),
+            temporal_r_baseline=mean_r(base_corr, mask),
+            temporal_r_signal_baseline=mean_r(base_corr, signal),
+        )
+    if comparison is not None:
+        other, volumes = comparison
+        _, other_corr = comparable_volumes(other, measured, volumes)
+        summary.update(
+            temporal_r_ridge=mean_r(other_corr, mask),
+            temporal_r_signal_ridge=mean_r(other_corr, signal),
         )
     return table, summary, r_map, mask, (y_metric, pred_metric, base_metric)
 
 
 def write_paired_run(out_dir, run, synthesized, estimator, *, measured, affine,
                      discard_volumes, model_info=None, preprocessing=None,
-                     dataset_links=None, eeg_correction=None):
+                     dataset_links=None, eeg_correction=None, comparison=None):
     """Write and score one run that has measured BOLD.
 
     Parameters
@@ -182,6 +212,10 @@ def write_paired_run(out_dir, run, synthesized, estimator, *, measured, affine,
         Sidecar provenance (see :func:`eeg2fmri.bids.write_synthesized_run`).
     eeg_correction : dict, optional
         Sidecar of the corrected EEG, for the report.
+    comparison : (estimator, SynthesizedRun), optional
+        The band-power ridge trained on the same participants and its synthesis
+        of the run: its temporal r goes beside the model's in the summary
+        (``temporal_r_ridge``, ``temporal_r_signal_ridge``).
 
     Returns
     -------
@@ -214,8 +248,11 @@ def write_paired_run(out_dir, run, synthesized, estimator, *, measured, affine,
     baseline = baseline_volume(estimator)
     if baseline is not None and baseline.shape != measured.shape[1:]:
         baseline = None
+    if comparison is not None:
+        other, other_run = comparison
+        comparison = (other, np.asarray(other_run.volumes[:n], dtype=np.float32))
     table, summary, r_map, mask, units = _scores(
-        estimator, measured, pred, baseline, scored
+        estimator, measured, pred, baseline, scored, comparison
     )
     table.insert(0, "scored", scored.astype(int))
     table.insert(0, "context_complete", synthesized.context_complete[:n].astype(int))

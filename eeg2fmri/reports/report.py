@@ -95,11 +95,28 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _card(label, value, base=None, digits=3):
+def _card(label, value, base=None, digits=3, ridge=None):
+    """A summary card: the model's value, the mean-volume baseline's and the
+    band-power ridge's (trained on the same participants) beneath."""
     from .html import _fmt
 
-    return {"label": label, "value": _fmt(value, digits),
-            "base": None if base is None else _fmt(base, digits)}
+    lines = []
+    if base is not None:
+        lines.append(f"mean-volume baseline: {_fmt(base, digits)}")
+    if ridge is not None:
+        lines.append(f"band-power ridge: {_fmt(ridge, digits)}")
+    return {"label": label, "value": _fmt(value, digits), "lines": lines}
+
+
+def _text_card(label, value, note=None):
+    return {"label": label, "value": str(value), "lines": [note] if note else []}
+
+
+def _run_mean(runs, key):
+    """Mean of a run-summary value over the runs that have it (None if none)."""
+    values = np.array([r.summary.get(key) for r in runs], dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else None
 
 
 class ParticipantReport:
@@ -303,21 +320,24 @@ class ParticipantReport:
         scored = [r for r in self.runs if r.has_measured]
         allm = (pd.concat([r.metrics for r in scored], ignore_index=True)
                 if scored else pd.DataFrame(columns=["ssim", "psnr"]))
-        r_values = [r.summary.get("temporal_r") for r in scored]
-        r_mean = float(np.nanmean(np.array(r_values, dtype=float))) if scored \
-            else float("nan")
         cards = [
+            _card("Temporal r, signal voxels",
+                  _run_mean(scored, "temporal_r_signal"),
+                  _run_mean(scored, "temporal_r_signal_baseline"),
+                  ridge=_run_mean(scored, "temporal_r_signal_ridge")),
+            _card("Temporal r, brain", _run_mean(scored, "temporal_r"),
+                  _run_mean(scored, "temporal_r_baseline"),
+                  ridge=_run_mean(scored, "temporal_r_ridge")),
             _card("SSIM", allm["ssim"].mean(),
                   allm["ssim_baseline"].mean() if "ssim_baseline" in allm else None),
             _card("PSNR (dB)", allm["psnr"].mean(),
                   allm["psnr_baseline"].mean() if "psnr_baseline" in allm else None, 2),
-            _card("Temporal r", r_mean),
-            {"label": "Volumes scored", "value": str(len(allm)), "base": None},
+            _text_card("Volumes scored", len(allm)),
         ]
         n_eeg_only = len(self.runs) - len(scored)
         if n_eeg_only:
-            cards.append({"label": "EEG-only runs", "value": str(n_eeg_only),
-                          "base": "no measured BOLD: not scored"})
+            cards.append(_text_card("EEG-only runs", n_eeg_only,
+                                    "no measured BOLD: not scored"))
         training = []
         fig = F.plot_training_curves(self.history)
         if fig is not None:
@@ -417,10 +437,14 @@ def write_group_report(path, table, volumes=None, *, command="", versions=None,
         return float(values.mean()) if values.size else None
 
     cards = [
+        _card("Temporal r, signal voxels", _cell("temporal_r_signal"),
+              _cell("temporal_r_signal_baseline"),
+              ridge=_cell("temporal_r_signal_ridge")),
+        _card("Temporal r, brain", _cell("temporal_r"), _cell("temporal_r_baseline"),
+              ridge=_cell("temporal_r_ridge")),
         _card("SSIM", _cell("ssim"), _cell("ssim_baseline")),
         _card("PSNR (dB)", _cell("psnr"), _cell("psnr_baseline"), 2),
-        _card("Temporal r", _cell("temporal_r")),
-        {"label": "Participants", "value": str(len(table)), "base": None},
+        _text_card("Participants", len(table)),
     ]
     n_volumes = int(table["n_volumes"].sum()) if "n_volumes" in table else \
         (len(volumes) if volumes is not None else 0)
