@@ -288,8 +288,7 @@ ROWS = {
         "e2fnet-small", "official", cost=2.0, datasets=("cnepfl",)
     ),
     # spec2vol-small without its encoder blocks and decoder: projection + bridge
-    "bridge only": TrainedRow("spec2vol-small", model_params={"decoder": "none"},
-                              cost=0.2),
+    "bridge only": TrainedRow("spec2vol-bridge", cost=0.2),
     "latent-drive": TrainedRow("latent-drive", cost=0.2),
     "ridge (band power)": EstimatorRow("eeg2fmri.estimators:BandPowerRidge"),
     "reduced-rank ridge": EstimatorRow("eeg2fmri.estimators:ReducedRankRidge"),

@@ -323,6 +323,25 @@ def spec2vol_small(**kwargs):
     return Spec2Vol._preset("spec2vol-small", defaults, kwargs)
 
 
+@register_model("spec2vol-bridge")
+def spec2vol_bridge(**kwargs):
+    """``spec2vol-small`` without its MD-TF-CAE blocks and VM-UNet decoder.
+
+    The input projection (per-electrode linear layer over the context windows, N=16)
+    and the :class:`~.bridge.GlobalBridge` (8 latent time courses over 32 learned
+    bands, one spatial map each): 273,016 parameters for 32 electrodes, 249 bins and
+    a 16 x 32 x 32 grid. The study's "bridge only" row (``docs/study.rst``).
+    """
+    defaults = dict(
+        hidden_dim=16,
+        n_heads=1,
+        decoder="none",
+        bridge_latents=8,
+        bridge_bands=32,
+    )
+    return Spec2Vol._preset("spec2vol-bridge", defaults, kwargs)
+
+
 @register_model("spec2vol-tiny")
 def spec2vol_tiny(**kwargs):
     """A few thousand parameters, two decoder stages and a bridge: for tests."""
