@@ -236,7 +236,7 @@ def build_parser(prog="eeg2fmri"):
     g_model.add_argument(
         "--model-name", "--model_name", dest="model_name", metavar="NAME",
         help="Model to train: a registered network (see eeg2fmri.list_models(); "
-        "default: spec2vol-small, which trains in minutes on a CPU; spec2vol with "
+        "default: spec2vol-bridge, which trains in minutes on a CPU; spec2vol with "
         "--recipe official) or a baseline ('ridge', 'reduced-rank-ridge', "
         "'interaction-ridge').",
     )

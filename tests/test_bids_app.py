@@ -567,17 +567,17 @@ def test_given_model_on_another_grid(app_run, tmp_path, capsys):
 
 
 def test_default_model_is_chosen_and_explained(sim_bids, tmp_path, capsys):
-    """No --model-name: spec2vol-small, the reason and a time estimate are logged."""
+    """No --model-name: spec2vol-bridge, the reason and a time estimate are logged."""
     argv = [str(sim_bids), str(tmp_path / "o"), "participant", "--participant-label",
             "01", "-w", str(tmp_path / "w"), "--epochs", "1", "--n-context", "4",
             "--omp-nthreads", "1", "--skip-bids-validation"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "Model: spec2vol-small (the default" in err and "on a CPU" in err
+    assert "Model: spec2vol-bridge (the default" in err and "on a CPU" in err
     assert "training time estimate:" in err
     meta = json.loads(next((tmp_path / "o").rglob("*_desc-eeg2fmri_bold.json"))
                       .read_text())
-    assert meta["Model"]["Name"] == "spec2vol-small"
+    assert meta["Model"]["Name"] == "spec2vol-bridge"
 
 
 def test_linear_model_and_official_recipe(sim_bids, tmp_path):

@@ -54,7 +54,9 @@ def test_registry_names():
     for required in (
         "spec2vol",
         "spec2vol-small",
+        "spec2vol-bridge",
         "spec2vol-tiny",
+        "latent-drive",
         "e2fnet",
         "e2fnet-small",
         "e2fnet-tiny",

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: the reference row of the paired tests (benchmarks.study.config.REFERENCE_ROW)
+REF = "spec2vol-bridge (default)"
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_paired_tests_match_a_hand_computed_t_interval(study):
     ref = [0.50, 0.55, 0.60, 0.52, 0.58]
     other = [0.40, 0.50, 0.45, 0.47, 0.50]
     rows = []
-    for name, values in (("spec2vol-small", ref), ("mean volume", other)):
+    for name, values in ((REF, ref), ("mean volume", other)):
         for i, value in enumerate(values):
             rows.append(
                 {
@@ -65,7 +67,7 @@ def test_paired_tests_match_a_hand_computed_t_interval(study):
     assert set(tests["metric"]) == set(study.stats.TEST_METRICS)
     d = np.subtract(ref, other)
     half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
-    assert ssim["comparison"] == "spec2vol-small - mean volume"
+    assert ssim["comparison"] == f"{REF} - mean volume"
     assert ssim["n_subjects"] == 5
     np.testing.assert_allclose(ssim["mean_difference"], d.mean())
     np.testing.assert_allclose(
@@ -97,17 +99,22 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
     summary = pd.read_csv(out / "summary.tsv", sep="\t")
     rows = set(summary["row"])
     assert rows == {
-        "spec2vol-small",
-        "spec2vol-small, EEG shifted (null)",
-        "spec2vol-small, paper recipe",
+        "spec2vol-bridge (default)",
+        "spec2vol-bridge, EEG shifted (null)",
+        "spec2vol-bridge, every voxel",
+        "spec2vol-small (whole network)",
+        "latent-drive",
         "ridge (band power)",
         "reduced-rank ridge",
+        "interaction ridge (band pairs)",
         "mean volume",
         "time only (null)",
+        "ceiling (EEG-visible drive, true HRF)",
         "oracle (noise-free BOLD)",
-    }  # e2fnet-small runs on cnepfl only
+    }  # the paper recipe runs on realistic only
     per_subject = pd.read_csv(out / "per_subject.tsv", sep="\t")
-    assert set(per_subject["subject"].astype(str).str.zfill(2)) == {"01", "02", "03"}
+    assert set(per_subject["subject"].astype(str).str.zfill(2)) == {
+        "01", "02", "03", "04"}
     by_row = summary.set_index("row")
     # the noise-free BOLD follows the measured fluctuations in the network voxels
     assert by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] > 0.5
@@ -116,15 +123,20 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
     assert by_row.loc["mean volume", "r_network_mean"] == 0
     assert by_row.loc["mean volume", "ssim_mean"] > 0.9
     # trained rows get the shifted-EEG column; the shifted-trained null does not
-    assert np.isfinite(by_row.loc["spec2vol-small", "r_null_mean"])
-    assert np.isnan(by_row.loc["spec2vol-small, EEG shifted (null)", "r_null_mean"])
+    assert np.isfinite(by_row.loc["spec2vol-bridge (default)", "r_null_mean"])
+    assert np.isnan(
+        by_row.loc["spec2vol-bridge, EEG shifted (null)", "r_null_mean"])
+    # the ceiling (what the EEG carries) is below the noise-free oracle
+    assert (by_row.loc["ceiling (EEG-visible drive, true HRF)", "r_network_mean"]
+            <= by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] + 1e-6)
     assert np.isfinite(by_row.loc["ridge (band power)", "r_null_mean"])
     tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
-    # 7 other rows x 5 metrics, plus the reference against its shifted EEG
-    assert len(tests) == 7 * 5 + 1
-    shifted = tests["comparison"] == "spec2vol-small - its EEG shifted at test"
+    # 11 other rows x 5 metrics, plus the reference against its shifted EEG
+    assert len(tests) == 11 * 5 + 1
+    shifted = tests["comparison"] == (
+        "spec2vol-bridge (default) - its EEG shifted at test")
     assert shifted.sum() == 1
-    # 3 participants: the bootstrap interval exists wherever the t interval does
+    # 4 participants: the bootstrap interval exists wherever the t interval does
     finite_t = np.isfinite(tests["ci95_low"])
     assert finite_t.any()
     assert np.isfinite(tests.loc[finite_t, "bootstrap_ci95_low"]).all()
@@ -190,7 +202,7 @@ def test_paired_tests_add_a_seeded_bootstrap_interval_and_the_wilcoxon_p(study):
     other = ref - rng.normal(0.05, 0.02, size=8)
     rows = [
         {"dataset": "noddi", "row": name, "subject": f"{i:02d}", "ssim": value}
-        for name, values in (("spec2vol-small", ref), ("ridge", other))
+        for name, values in ((REF, ref), ("ridge", other))
         for i, value in enumerate(values)
     ]
     table = pd.DataFrame(rows)
@@ -225,7 +237,7 @@ def test_bootstrap_interval_of_a_large_sample_matches_the_t_interval(study):
 def test_folds_leave_one_out_fixed_split_and_consecutive_folds(study):
     from dataclasses import replace
 
-    base = study.config.DATASETS["noddi"]
+    base = replace(study.config.DATASETS["noddi"], n_folds=None)
     subjects = {"01", "02", "03", "04", "05"}
     assert [f for f, _ in study.data.folds(base, subjects)] == [
         "sub-01", "sub-02", "sub-03", "sub-04", "sub-05"
@@ -246,7 +258,7 @@ def test_a_sweep_is_one_dataset_per_value_and_keeps_its_value_when_quick(study):
     variants = sweep.variants()
     assert list(variants) == ["noddi-n_channels-16", "noddi-n_channels-64"]
     quick = variants["noddi-n_channels-16"].sized(quick=True)
-    assert quick.n_channels == 16 and quick.n_subjects == 3  # other quick sizes hold
+    assert quick.n_channels == 16 and quick.n_subjects == 4  # other quick sizes hold
     assert quick.simulate_kwargs(0)["n_channels"] == 16
     # a simulate_dataset override that is not a dataset field goes to `simulation`
     noise = study.config.Sweep("cnepfl", "bold_noise", (0.01,)).variants()
@@ -259,11 +271,16 @@ def test_a_sweep_is_one_dataset_per_value_and_keeps_its_value_when_quick(study):
 def test_rows_for_a_dataset_follow_their_groups_and_datasets(study):
     rows_for = study.config.rows_for
     noddi = rows_for("noddi", ablation_datasets=["cnepfl"])
-    assert "e2fnet-small, paper recipe" not in noddi  # cnepfl only
-    assert "no bridge" not in noddi and "oracle (noise-free BOLD)" in noddi
+    assert "spec2vol-small, paper recipe" not in noddi  # realistic only
+    assert "correlation loss" not in noddi and "oracle (noise-free BOLD)" in noddi
     cnepfl = rows_for("cnepfl", ablation_datasets=["cnepfl"])
-    assert "no bridge" in cnepfl and "no square path" not in cnepfl
-    assert "no square path" in rows_for("cnepfl", ["cnepfl"], ablations="all")
+    assert "correlation loss" in cnepfl and "no bridge" not in cnepfl
+    assert "spec2vol-small (whole network)" not in cnepfl  # noddi and realistic
+    assert "no bridge" in rows_for("cnepfl", ["cnepfl"], ablations="all")
+    # a sweep's variant gets the default model and the ridge, not the extra rows
+    variant = rows_for("realistic-n_channels-16", ["cnepfl"])
+    assert {study.config.REFERENCE_ROW, "ridge (band power)"} <= set(variant)
+    assert "interaction ridge (band pairs)" not in variant
     # table order is the order of ROWS
     order = list(study.config.ROWS)
     assert [order.index(r) for r in cnepfl] == sorted(order.index(r) for r in cnepfl)

@@ -78,7 +78,8 @@ def build_parser():
         "--ablations",
         choices=("default", "all"),
         default="default",
-        help="'all' adds the paper's three conv-path ablations (about 15 min more)",
+        help="'all' adds the architecture ablations of spec2vol-small (the paper's "
+        "conv paths, attention, decoder, bridge; minutes per fit)",
     )
     p.add_argument(
         "--rows",

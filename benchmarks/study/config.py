@@ -8,7 +8,7 @@
   volume-index null (:class:`TimeOnlyRow`) or volumes the simulator wrote beside the
   data (:class:`SimulatedTruthRow`: ``derivatives/simulation/*_desc-<desc>.nii.gz``).
   Its ``group`` says where it runs (``'main'`` and ``'baseline'``: every dataset;
-  ``'ablation'``: the ablation datasets; ``'conv-path ablation'``: with
+  ``'ablation'``: the ablation datasets; ``'architecture'``: there with
   ``--ablations all``) and the order of :data:`ROWS` is the order of the tables.
 - A sweep is a :class:`Sweep` in :data:`SWEEPS`: one dataset simulated again with one
   setting changed per value (``--sweeps NAME``); each value is a dataset of its own.
@@ -18,8 +18,8 @@ Adding one of them is one entry here; nothing else changes.
 
 from dataclasses import dataclass, field, fields, replace
 
-#: The row every other row is compared with (paired tests).
-REFERENCE_ROW = "spec2vol-small"
+#: The row every other row is compared with (paired tests): the default model.
+REFERENCE_ROW = "spec2vol-bridge (default)"
 #: Epochs of the default recipe (the estimator's default) and of the paper recipe
 #: (10, as the previous study; the official code trains for 50); 1 with ``--quick``.
 DEFAULT_EPOCHS = 15
@@ -165,8 +165,18 @@ class Sweep:
         return out
 
 
-#: Sweeps run with ``--sweeps NAME`` (none yet).
-SWEEPS = {}
+#: Sweeps run with ``--sweeps NAME``: what users vary, on the ``realistic`` preset
+#: (the default model and the baselines; names ``realistic-<parameter>-<value>``).
+SWEEPS = {
+    "seed": Sweep("realistic", "seed_offset", (13, 23)),
+    "channels": Sweep("realistic", "n_channels", (16, 64)),
+    "grid": Sweep("realistic", "bold_shape", ((8, 16, 16), (24, 48, 48))),
+    "run-length": Sweep("realistic", "n_volumes", (60, 240)),
+    "runs": Sweep("realistic", "n_runs", (2,)),
+    "participants": Sweep("realistic", "n_subjects", (6,)),
+    # the dominant (autocorrelated) BOLD noise, half and twice the realistic level
+    "noise": Sweep("realistic", "bold_ar_noise", (0.0055, 0.022)),
+}
 
 
 # -------------------------------------------------------------------------- rows
@@ -259,77 +269,90 @@ class SimulatedTruthRow:
 
 
 _NO_BRIDGE = {"bridge_latents": 0}
+#: the default model, and where the costlier rows run (the linear and the
+#: realistic preset: the two the default is judged on)
+DEFAULT_MODEL = "spec2vol-bridge"
+_KEY_DATASETS = ("noddi", "realistic")
+#: the study's datasets (not the sweeps' variants)
+_MAIN = tuple(DATASETS)
 
 
 def _ablation(**changes):
-    """``spec2vol-small``, default recipe, with one change (group ``ablation``)."""
-    return TrainedRow("spec2vol-small", group="ablation", **changes)
+    """The default model and recipe with one change (group ``ablation``)."""
+    return TrainedRow(DEFAULT_MODEL, group="ablation", cost=0.3, **changes)
 
 
-def _conv_path_ablation(*paths):
-    """``spec2vol-small`` with only these encoder convolution paths."""
+def _architecture(model_params=None, **changes):
+    """``spec2vol-small`` (the whole scaled-down network) with one change, on the
+    ablation datasets with ``--ablations all`` (minutes per fit)."""
     return TrainedRow(
-        "spec2vol-small", model_params={"conv_paths": paths}, group="conv-path ablation"
+        "spec2vol-small", model_params=model_params or {}, group="architecture",
+        cost=2.0, **changes,
     )
 
 
 #: Every row, in the order of the tables.
 ROWS = {
-    "spec2vol-small": TrainedRow("spec2vol-small", cost=1.5),
-    "spec2vol-small, EEG shifted (null)": TrainedRow(
-        "spec2vol-small", shifted=True, cost=1.5
+    REFERENCE_ROW: TrainedRow(DEFAULT_MODEL, cost=0.3),
+    f"{DEFAULT_MODEL}, EEG shifted (null)": TrainedRow(
+        DEFAULT_MODEL, shifted=True, cost=0.3, datasets=_KEY_DATASETS
+    ),
+    # the cause of the collapse under real-like noise: learning every voxel
+    f"{DEFAULT_MODEL}, every voxel": TrainedRow(
+        DEFAULT_MODEL, params={"signal_voxels": None}, cost=0.3,
+        datasets=_KEY_DATASETS,
+    ),
+    # the whole scaled-down Spec2VolCAMU-Net (MD-TF-CAE blocks, VM-UNet decoder)
+    "spec2vol-small (whole network)": TrainedRow(
+        "spec2vol-small", cost=2.0, datasets=_KEY_DATASETS
     ),
     "spec2vol-small, paper recipe": TrainedRow(
-        "spec2vol-small", "official", model_params=_NO_BRIDGE, cost=0.8
+        "spec2vol-small", "official", model_params=_NO_BRIDGE, cost=1.5,
+        datasets=("realistic",),
     ),
-    # on cnepfl only, to keep the study within 2 hours on 2 cores (the previous
-    # study ran it on all three datasets: temporal r about 0 everywhere)
-    "e2fnet-small, paper recipe": TrainedRow(
-        "e2fnet-small", "official", cost=2.0, datasets=("cnepfl",)
-    ),
-    # spec2vol-small without its encoder blocks and decoder: projection + bridge
-    "bridge only": TrainedRow("spec2vol-bridge", cost=0.2),
-    "latent-drive": TrainedRow("latent-drive", cost=0.2),
+    "latent-drive": TrainedRow("latent-drive", cost=0.2, datasets=_MAIN),
     "ridge (band power)": EstimatorRow("eeg2fmri.estimators:BandPowerRidge"),
-    "reduced-rank ridge": EstimatorRow("eeg2fmri.estimators:ReducedRankRidge"),
+    "reduced-rank ridge": EstimatorRow(
+        "eeg2fmri.estimators:ReducedRankRidge", datasets=_MAIN
+    ),
     "interaction ridge (band pairs)": EstimatorRow(
-        "eeg2fmri.estimators:InteractionRidge"
+        "eeg2fmri.estimators:InteractionRidge", datasets=_MAIN
     ),
     "mean volume": MeanVolumeRow(),
     "time only (null)": TimeOnlyRow(),
     "ceiling (EEG-visible drive, true HRF)": SimulatedTruthRow("ceiling_bold"),
     "oracle (noise-free BOLD)": SimulatedTruthRow("noiseless_bold"),
     # one change to the default recipe each, on the ablation datasets
-    "no bridge": _ablation(model_params=_NO_BRIDGE),
-    "bridge on the encoder output": _ablation(
-        model_params={"bridge_source": "encoder"}
-    ),
-    "U-Net decoder": _ablation(model_params={"decoder": "unet"}),
-    "no attention": _ablation(model_params={"attention": False}),
     "correlation loss": _ablation(params={"loss": "correlation"}),
     "per-volume [0, 1] targets": _ablation(params={"target_scaling": "volume"}),
     "official inputs (z-scored across electrodes, min-max)": _ablation(
         params={"input_scaling": "minmax"}, features="official"
     ),
-    # the paper's conv-path ablations (--ablations all): the paths sit in the encoder
-    # blocks, which with the default recipe feed the decoder only; "bridge only"
-    # removes blocks and decoder at once and bounds what they contribute together
-    "no electrode path": _conv_path_ablation("frequency", "square"),
-    "no frequency path": _conv_path_ablation("electrode", "square"),
-    "no square path": _conv_path_ablation("electrode", "frequency"),
+    # the paper's architecture ablations (--ablations all), on spec2vol-small
+    "e2fnet-small, paper recipe": TrainedRow(
+        "e2fnet-small", "official", cost=2.0, group="architecture"
+    ),
+    "no bridge": _architecture(_NO_BRIDGE),
+    "bridge on the encoder output": _architecture({"bridge_source": "encoder"}),
+    "U-Net decoder": _architecture({"decoder": "unet"}),
+    "no attention": _architecture({"attention": False}),
+    "no electrode path": _architecture({"conv_paths": ("frequency", "square")}),
+    "no frequency path": _architecture({"conv_paths": ("electrode", "square")}),
+    "no square path": _architecture({"conv_paths": ("electrode", "frequency")}),
 }
 
 
 def rows_for(dataset, ablation_datasets, ablations="default", rows=None):
     """``{label: row}`` of the rows that run on ``dataset`` (a name), table order.
 
-    ``ablations='all'`` adds the conv-path ablations on the ablation datasets.
+    ``ablations='all'`` adds the architecture ablations (``spec2vol-small``) on the
+    ablation datasets.
     """
     groups = {"main", "baseline"}
     if dataset in ablation_datasets:
         groups.add("ablation")
         if ablations == "all":
-            groups.add("conv-path ablation")
+            groups.add("architecture")
     rows = ROWS if rows is None else rows
     return {
         label: row

@@ -5,7 +5,7 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
 ``eeg_spec_``, ``output_space_``, ``feature_params_``):
 
 - :class:`Spec2VolEstimator`: a deep network of the :mod:`eeg2fmri.models` registry
-  (default ``spec2vol-small``; :meth:`Spec2VolEstimator.official` is the paper's
+  (default ``spec2vol-bridge``; :meth:`Spec2VolEstimator.official` is the paper's
   recipe);
 - :class:`BandPowerRidge` and :class:`ReducedRankRidge`: the linear band-power
   encoding baselines; :class:`InteractionRidge`: the same ridge with pairwise band

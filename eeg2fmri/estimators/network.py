@@ -8,11 +8,13 @@ Defaults and the official recipe
 --------------------------------
 The defaults are those the benchmark study chose (``docs/study.rst``) because with
 them the synthesized BOLD follows the measured BOLD over time on held-out
-participants: ``spec2vol-small`` (Spec2VolCAMU-Net scaled down, with a global
-bridge), inputs standardized per (channel, frequency), targets standardized per voxel
-within each run, MSE, a cosine learning-rate decay with warm-up and the last epoch
-kept; a check against the band-power ridge on validation participants, then a refit on
-every participant (``docs/robustness.rst``).
+participants: ``spec2vol-bridge`` (Spec2VolCAMU-Net's input projection with a global
+bridge; the whole scaled-down network, ``spec2vol-small``, does no better at seven
+times the cost), inputs standardized per (channel, frequency), targets standardized
+per voxel within each run, learned only in the voxels where a cross-validated
+band-power ridge finds EEG-related signal, MSE, a cosine learning-rate decay with
+warm-up and the last epoch kept; a check against the band-power ridge on validation
+participants, then a refit on every participant (``docs/robustness.rst``).
 :meth:`Spec2VolEstimator.official` gives the recipe of the paper's code instead
 (``spec2vol``, global min-max inputs, per-volume [0, 1] targets, SSIM + MSE, cosine
 with warm restarts, selection on SSIM).
@@ -75,7 +77,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
 
     Parameters
     ----------
-    model : str or dict, default='spec2vol-small'
+    model : str or dict, default='spec2vol-bridge'
         A registered model name (see :func:`eeg2fmri.models.list_models`) or a model
         configuration dict (``model.get_config()`` of a built model).
     model_params : dict, optional
@@ -272,7 +274,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
 
     def __init__(
         self,
-        model="spec2vol-small",
+        model="spec2vol-bridge",
         *,
         model_params=None,
         epochs=15,
