@@ -57,7 +57,8 @@ def build_parser():
         "re-run with the same folder skips finished fits",
     )
     p.add_argument(
-        "--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS)
+        "--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS),
+        help="the study's datasets to run (none: only the --sweeps variants)",
     )
     p.add_argument(
         "--sweeps",
