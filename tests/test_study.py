@@ -102,7 +102,6 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
         "spec2vol-bridge (default)",
         "spec2vol-bridge, EEG shifted (null)",
         "spec2vol-bridge, every voxel",
-        "spec2vol-small (whole network)",
         "latent-drive",
         "ridge (band power)",
         "reduced-rank ridge",
@@ -111,7 +110,7 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
         "time only (null)",
         "ceiling (EEG-visible drive, true HRF)",
         "oracle (noise-free BOLD)",
-    }  # the paper recipe runs on realistic only
+    }  # the whole spec2vol-small runs with --ablations all
     per_subject = pd.read_csv(out / "per_subject.tsv", sep="\t")
     assert set(per_subject["subject"].astype(str).str.zfill(2)) == {
         "01", "02", "03", "04"}
@@ -131,8 +130,8 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
             <= by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] + 1e-6)
     assert np.isfinite(by_row.loc["ridge (band power)", "r_null_mean"])
     tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
-    # 11 other rows x 5 metrics, plus the reference against its shifted EEG
-    assert len(tests) == 11 * 5 + 1
+    # 10 other rows x 5 metrics, plus the reference against its shifted EEG
+    assert len(tests) == 10 * 5 + 1
     shifted = tests["comparison"] == (
         "spec2vol-bridge (default) - its EEG shifted at test")
     assert shifted.sum() == 1
@@ -271,12 +270,13 @@ def test_a_sweep_is_one_dataset_per_value_and_keeps_its_value_when_quick(study):
 def test_rows_for_a_dataset_follow_their_groups_and_datasets(study):
     rows_for = study.config.rows_for
     noddi = rows_for("noddi", ablation_datasets=["cnepfl"])
-    assert "spec2vol-small, paper recipe" not in noddi  # realistic only
+    assert "spec2vol-small, paper recipe" not in noddi  # --ablations all
     assert "correlation loss" not in noddi and "oracle (noise-free BOLD)" in noddi
     cnepfl = rows_for("cnepfl", ablation_datasets=["cnepfl"])
     assert "correlation loss" in cnepfl and "no bridge" not in cnepfl
-    assert "spec2vol-small (whole network)" not in cnepfl  # noddi and realistic
-    assert "no bridge" in rows_for("cnepfl", ["cnepfl"], ablations="all")
+    assert "spec2vol-small (whole network)" not in cnepfl  # --ablations all
+    everything = rows_for("cnepfl", ["cnepfl"], ablations="all")
+    assert {"no bridge", "spec2vol-small (whole network)"} <= set(everything)
     # a sweep's variant gets the default model and the ridge, not the extra rows
     variant = rows_for("realistic-n_channels-16", ["cnepfl"])
     assert {study.config.REFERENCE_ROW, "ridge (band power)"} <= set(variant)
