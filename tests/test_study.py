@@ -147,6 +147,11 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
     assert meta["command"].startswith("python -m benchmarks.study --quick")
     text = (out / "results.md").read_text()
     assert "## noddi" in text and "figures/study_noddi.png" in text
+    # the overview: one line per dataset, the default against the ridge
+    overview = text.split("## Overview")[1].split("## noddi")[0]
+    line = next(li for li in overview.splitlines() if li.startswith("| noddi |"))
+    ridge = by_row.loc["ridge (band power)", "r_network_mean"]
+    assert f"| {ridge:.3f} |" in line
     # a re-run reuses every finished fit
     study.cli.main(argv)
     assert pd.read_csv(out / "summary.tsv", sep="\t").equals(summary)
