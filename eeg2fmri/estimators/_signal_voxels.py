@@ -4,9 +4,10 @@ Most voxels of a volume carry no EEG-related signal, and under real-like BOLD no
 (autocorrelated, drifting, physiological, spatially smooth) a network that fits every
 voxel spends its few shared time courses on that coherent noise, through chance
 correlations with a high-dimensional EEG input: on the study's noddi-like simulation
-with real-like noise (12 participants, 120 volumes), ``spec2vol-small`` without
-its decoder reached a held-out network r of 0.13 against the band-power ridge's 0.41,
-and 0.42 when it learned only the voxels below (``docs/robustness.rst``). The
+with real-like noise (12 participants, 120 volumes; fold 1, 9 training
+participants), the bridge-only network reached a held-out network r of 0.13 against
+the band-power ridge's 0.41, and 0.50 when it learned only the voxels below
+(``docs/robustness.rst``). The
 voxel-wise ridge does not suffer: its per-voxel penalty shrinks the noise voxels to
 their mean.
 
