@@ -102,7 +102,6 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
         "spec2vol-bridge (default)",
         "spec2vol-bridge, EEG shifted (null)",
         "spec2vol-bridge, every voxel",
-        "latent-drive",
         "ridge (band power)",
         "reduced-rank ridge",
         "interaction ridge (band pairs)",
@@ -130,8 +129,8 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
             <= by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] + 1e-6)
     assert np.isfinite(by_row.loc["ridge (band power)", "r_null_mean"])
     tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
-    # 10 other rows x 5 metrics, plus the reference against its shifted EEG
-    assert len(tests) == 10 * 5 + 1
+    # 9 other rows x 5 metrics, plus the reference against its shifted EEG
+    assert len(tests) == 9 * 5 + 1
     shifted = tests["comparison"] == (
         "spec2vol-bridge (default) - its EEG shifted at test")
     assert shifted.sum() == 1
@@ -300,6 +299,17 @@ def test_baselines_name_only_public_estimator_classes(study):
         public_class("eeg2fmri._scaling:TargetScaling")
     with pytest.raises(ValueError, match="public 'module:Class'"):
         public_class("eeg2fmri.linear")
+
+
+def test_variants_pick_values_of_the_sweeps(study):
+    args = study.cli.build_parser().parse_args([
+        "--datasets", "--sweeps", "seed", "channels",
+        "--variants", "realistic-n_channels-16",
+    ])
+    assert list(study.cli.selected_datasets(args)) == ["realistic-n_channels-16"]
+    args.variants = ["realistic-n_channels-17"]
+    with pytest.raises(SystemExit, match="--variants: realistic-n_channels-17 is not"):
+        study.cli.selected_datasets(args)
 
 
 def test_unknown_rows_are_an_error_naming_the_option(study, capsys):

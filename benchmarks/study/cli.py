@@ -68,6 +68,14 @@ def build_parser():
         help="also run these sweeps (each value a dataset of its own)",
     )
     p.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="of the --sweeps, run only these variants (e.g. realistic-n_channels-16; "
+        "default: every value of every sweep)",
+    )
+    p.add_argument(
         "--ablation-datasets",
         nargs="*",
         default=["cnepfl"],
@@ -104,8 +112,18 @@ def build_parser():
 def selected_datasets(args):
     """``{name: StudyDataset}`` of the run (datasets, then sweep variants), sized."""
     specs = {name: DATASETS[name] for name in args.datasets}
+    variants = {}
     for sweep in args.sweeps:
-        specs.update(SWEEPS[sweep].variants())
+        variants.update(SWEEPS[sweep].variants())
+    if args.variants is not None:
+        unknown = sorted(set(args.variants) - set(variants))
+        if unknown:
+            raise SystemExit(
+                f"--variants: {', '.join(unknown)} is not a variant of the sweeps "
+                f"{args.sweeps}; expected one of {', '.join(variants)}"
+            )
+        variants = {name: variants[name] for name in args.variants}
+    specs.update(variants)
     return {name: spec.sized(args.quick) for name, spec in specs.items()}
 
 

@@ -302,7 +302,7 @@ ROWS = {
         DEFAULT_MODEL, params={"signal_voxels": None}, cost=0.3,
         datasets=_KEY_DATASETS,
     ),
-    "latent-drive": TrainedRow("latent-drive", cost=0.2, datasets=_KEY_DATASETS),
+    "latent-drive": TrainedRow("latent-drive", cost=0.2, datasets=("realistic",)),
     "ridge (band power)": EstimatorRow("eeg2fmri.estimators:BandPowerRidge"),
     "reduced-rank ridge": EstimatorRow(
         "eeg2fmri.estimators:ReducedRankRidge", datasets=_MAIN
