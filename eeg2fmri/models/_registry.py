@@ -1,7 +1,7 @@
 """Model registry: register, list, create and rebuild models by name.
 
 Every architecture variant ("preset") is a function registered under a name such as
-``"spec2vol-small"``. The function takes the signal shapes
+``"spec2vol-bridge"``. The function takes the signal shapes
 (``n_context, n_channels, n_freqs, out_shape``) plus keyword overrides and returns an
 ``nn.Module`` whose ``get_config()`` holds the preset name and every constructor
 argument, so that :func:`model_from_config` rebuilds the same architecture.
@@ -165,7 +165,8 @@ def create_model(
     ----------
     name : str
         Registered name (see :func:`list_models`), e.g. ``"spec2vol"``,
-        ``"spec2vol-small"``, ``"e2fnet"``. Case-insensitive; ``_`` works for ``-``.
+        ``"spec2vol-small"``, ``"spec2vol-bridge"``, ``"e2fnet"``. Case-insensitive;
+        ``_`` works for ``-``.
     n_context : int, default=20
         Number of past TR windows per input (the convolution channels).
     n_channels : int, default=64

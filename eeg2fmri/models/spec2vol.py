@@ -37,6 +37,8 @@ fluctuations (``docs/why_models_fail.rst``); with it, it does.
 
 Presets: ``spec2vol`` (official: 45,927,230 parameters for 64 electrodes, 249 bins,
 D=30; no bridge), ``spec2vol-small`` (CPU-friendly, with the bridge),
+``spec2vol-bridge`` (``spec2vol-small``'s projection and bridge alone,
+``decoder="none"``: the default model of :class:`~eeg2fmri.Spec2VolEstimator`),
 ``spec2vol-tiny`` (tests, with the bridge).
 """
 
