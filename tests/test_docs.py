@@ -31,3 +31,19 @@ def test_write_cli_help_rewrites_only_changed_files(tmp_path):
     assert stale.read_text(encoding="utf-8") == texts["cli_demo_help.txt"]
     assert untouched.stat().st_mtime_ns == mtime
     assert "--participant-label" in texts["cli_eeg2fmri_help.txt"]
+
+
+@pytest.mark.parametrize(
+    "page",
+    sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.rst")
+           if ">>>" in p.read_text(encoding="utf-8")),
+)
+def test_doctests_of_the_docs_pages_hold(page):
+    import doctest
+
+    result = doctest.testfile(
+        str(DOCS / page), module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 0
+    assert result.failed == 0, f"docs/{page}: {result.failed} doctest(s) failed"

@@ -233,7 +233,7 @@ def signal_voxels(ridge, output_shape, fdr=0.1, smooth=1.0):
         return None
     logger.info(
         "signal voxels: %d of %d (held-out r of the band-power ridge, smoothed "
-        "with a Gaussian of %g voxels SD, >= %.3f; estimated share of noise voxels "
+        "with a Gaussian of SD %g voxel(s), >= %.3f; estimated share of noise voxels "
         "<= %g)", n_signal, n_vox, smooth, threshold, fdr,
     )
     return mask
