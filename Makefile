@@ -30,7 +30,7 @@ demo: install
 
 test: install-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install-dev
 	$(BIN)/ruff check .
