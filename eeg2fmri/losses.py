@@ -69,6 +69,21 @@ def _check_ssim_params(kernel_size, sigma, reduction):
     return int(kernel_size)
 
 
+def _check_border_trim(shape, kernel_size):
+    """Pixels ``border_trim`` drops at each border; raise if the slices are too small.
+
+    ``shape`` is ``(..., H, W)``.
+    """
+    pad = (kernel_size - 1) // 2
+    h, w = shape[-2:]
+    if h <= 2 * pad or w <= 2 * pad:
+        raise ValueError(
+            f"'border_trim' needs slices larger than {2 * pad} x {2 * pad} pixels. "
+            f"Got {h} x {w} instead."
+        )
+    return pad
+
+
 def _reflect_index(n, pad, device):
     """Indices of a reflect-padded axis (numpy 'reflect' = scipy 'mirror').
 
@@ -187,13 +202,7 @@ def ssim(
     target = target.to(pred.dtype)
     smap = _ssim_map(pred, target, data_range, kernel_size, sigma, k1, k2)
     if border_trim:
-        pad = (kernel_size - 1) // 2
-        h, w = smap.shape[-2:]
-        if h <= 2 * pad or w <= 2 * pad:
-            raise ValueError(
-                f"'border_trim' needs slices larger than {2 * pad} x {2 * pad} pixels. "
-                f"Got {h} x {w} instead."
-            )
+        pad = _check_border_trim(smap.shape, kernel_size)
         if pad:
             smap = smap[..., pad:-pad, pad:-pad]
     per_volume = smap.reshape(smap.shape[0], -1).mean(dim=1)

@@ -118,17 +118,11 @@ def ssim_per_volume(
     >>> ssim_per_volume(y, y).round(6)
     array([1., 1.])
     """
-    from .losses import _check_ssim_params
+    from .losses import _check_border_trim, _check_ssim_params
 
     kernel_size = _check_ssim_params(kernel_size, sigma, "none")
     y_true, y_pred = _check_pair(y_true, y_pred)
-    pad = (kernel_size - 1) // 2
-    h, w = y_true.shape[-2:]
-    if border_trim and (h <= 2 * pad or w <= 2 * pad):
-        raise ValueError(
-            f"'border_trim' needs slices larger than {2 * pad} x {2 * pad} pixels. "
-            f"Got {h} x {w} instead."
-        )
+    pad = _check_border_trim(y_true.shape, kernel_size) if border_trim else 0
     window = _gaussian_window(kernel_size, sigma)
     c1 = (k1 * data_range) ** 2
     c2 = (k2 * data_range) ** 2
@@ -144,7 +138,7 @@ def ssim_per_volume(
         smap = ((2 * mu_tp + c1) * (2 * cov + c2)) / (
             (mu_tt + mu_pp + c1) * (var_t + var_p + c2)
         )
-        if border_trim and pad:
+        if pad:
             smap = smap[..., pad:-pad, pad:-pad]
         out[start : start + len(t)] = smap.reshape(len(t), -1).mean(axis=1)
     return out

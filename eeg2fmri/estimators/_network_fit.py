@@ -24,6 +24,12 @@ from ._validation import target_mean
 
 __all__ = ["train_network", "fit_scalings", "fit_target_mean"]
 
+#: Estimator parameters the training loop takes unchanged (``TrainConfig`` fields).
+_TRAIN_PARAMS = (
+    "batch_size", "lr", "weight_decay", "loss", "lambda_ssim", "lr_schedule",
+    "warmup_steps", "restart_epochs", "grad_clip", "selection", "n_iter_no_change",
+)
+
 
 def fit_scalings(est, X, y, train_idx, val_idx, input_shape, output_shape, codes):
     """Input and target scalings from the training rows (validation rows checked)."""
@@ -160,18 +166,8 @@ def train_network(est, X, y, train_idx, val_idx, *, epochs, input_shape,
             input_scaling=input_scaling,
             target=target,
             epochs=epochs,
-            batch_size=est.batch_size,
-            lr=est.lr,
-            weight_decay=est.weight_decay,
-            loss=est.loss,
-            lambda_ssim=est.lambda_ssim,
-            lr_schedule=est.lr_schedule,
-            warmup_steps=est.warmup_steps,
-            restart_epochs=est.restart_epochs,
-            grad_clip=est.grad_clip,
-            selection=est.selection,
+            **{name: params[name] for name in _TRAIN_PARAMS},
             early_stopping=bool(est.early_stopping),
-            n_iter_no_change=est.n_iter_no_change,
             seed=seed,
             device=device,
             verbose=int(est.verbose),

@@ -176,19 +176,13 @@ class LatentDrive(Eeg2fmriModel):
         """Latent time-course values of each sample: (batch, T, C, F) -> (batch, K)."""
         return torch.einsum("btk,kt->bk", self.drives(x), self.kernel)
 
-    def forward(self, x):
-        """Synthesize volumes from EEG spectra.
+    def forward_features(self, x):
+        """x : (batch, T, C, F) -> (batch, K): the latent values (:meth:`latents`)."""
+        return self.latents(x)
 
-        Parameters
-        ----------
-        x : Tensor of shape (batch, n_context, n_channels, n_freqs)
-
-        Returns
-        -------
-        Tensor of shape (batch, D, H, W)
-        """
-        self.check_input(x)
-        return torch.einsum("bk,kdhw->bdhw", self.latents(x), self.maps)
+    def forward_head(self, feats):
+        """feats : (batch, K) -> (batch, D, H, W): the latents weight the maps."""
+        return torch.einsum("bk,kdhw->bdhw", feats, self.maps)
 
     @torch.no_grad()
     def zero_output_(self):

@@ -320,78 +320,49 @@ WHITE_NOISE = {
     "voxel_drift": 0.0,
 }
 
-_NODDI = SimulationPreset(
-    name="noddi",
-    task="rest",
-    paradigm="rest",
-    sfreq=250.0,
-    n_channels=64,
-    has_ecg=True,
-    tr=2.16,
-    bold_shape=(30, 64, 64),
-    n_volumes=300,
-    line_freq=50.0,
-    trigger="Scanner/Scan Start",
-    slice_markers=True,
-    pulse_markers=True,
-    field_strength=1.5,
-    **REALISTIC_NOISE,
-)
+#: Acquisition of each of the paper's datasets (Table 1, reduced in size) and of an
+#: in-scanner recording: one row a preset, in the order of ``_ACQUISITION_FIELDS``.
+_ACQUISITION_FIELDS = (
+    "name", "task", "paradigm", "sfreq", "n_channels", "has_ecg", "tr", "bold_shape",
+    "n_volumes", "line_freq", "trigger",
+)  # fmt: skip
+_ACQUISITIONS = (
+    ("noddi", "rest", "rest", 250.0, 64, True, 2.16, (30, 64, 64), 300, 50.0,
+     "Scanner/Scan Start"),
+    ("oddball", "oddball", "oddball", 1000.0, 43, False, 2.0, (32, 64, 64), 170, 60.0,
+     "Response/R128"),
+    ("cnepfl", "discrimination", "oddball", 5000.0, 64, True, 1.28, (54, 108, 108),
+     120, 50.0, "Response/R128"),
+    ("inscanner", "rest", "rest", 5000.0, 64, True, 2.0, (32, 64, 64), 300, 50.0,
+     "Response/R128"),
+)  # fmt: skip
+#: What each of these presets sets beyond its acquisition row and REALISTIC_NOISE.
+_ACQUISITION_EXTRAS = {
+    "noddi": dict(slice_markers=True, pulse_markers=True, field_strength=1.5),
+    "oddball": dict(eeg_reference="Cz"),
+    "cnepfl": dict(bold_ar_coef=0.6),  # TR 1.28 s: exp(-TR / 2.5 s)
+    "inscanner": dict(
+        gradient_artifact=2000.0, gradient_jitter=0.05, pulse_artifact=60.0
+    ),
+}
+
+
+def _acquisition_preset(row):
+    fields = dict(zip(_ACQUISITION_FIELDS, row, strict=True))
+    extras = _ACQUISITION_EXTRAS[fields["name"]]
+    return SimulationPreset(**fields, **dict(REALISTIC_NOISE, **extras))
+
+
+_PAPER_PRESETS = {row[0]: _acquisition_preset(row) for row in _ACQUISITIONS}
 
 #: Reduced-size versions of the paper's three datasets (Table 1), an in-scanner
 #: recording and a preset whose coupling departs from linear (``realistic``).
 SIMULATION_PRESETS = {
-    "noddi": _NODDI,
-    "oddball": SimulationPreset(
-        name="oddball",
-        task="oddball",
-        paradigm="oddball",
-        sfreq=1000.0,
-        n_channels=43,
-        has_ecg=False,
-        tr=2.0,
-        bold_shape=(32, 64, 64),
-        n_volumes=170,
-        line_freq=60.0,
-        trigger="Response/R128",
-        eeg_reference="Cz",
-        **REALISTIC_NOISE,
-    ),
-    "cnepfl": SimulationPreset(
-        name="cnepfl",
-        task="discrimination",
-        paradigm="oddball",
-        sfreq=5000.0,
-        n_channels=64,
-        has_ecg=True,
-        tr=1.28,
-        bold_shape=(54, 108, 108),
-        n_volumes=120,
-        line_freq=50.0,
-        trigger="Response/R128",
-        **dict(REALISTIC_NOISE, bold_ar_coef=0.6),  # TR 1.28 s: exp(-TR / 2.5 s)
-    ),
-    "inscanner": SimulationPreset(
-        name="inscanner",
-        task="rest",
-        paradigm="rest",
-        sfreq=5000.0,
-        n_channels=64,
-        has_ecg=True,
-        tr=2.0,
-        bold_shape=(32, 64, 64),
-        n_volumes=300,
-        line_freq=50.0,
-        trigger="Response/R128",
-        **REALISTIC_NOISE,
-        gradient_artifact=2000.0,
-        gradient_jitter=0.05,
-        pulse_artifact=60.0,
-    ),
+    **_PAPER_PRESETS,
     # noddi (rest, 63 EEG + ECG, TR 2.16 s) with every departure from linear
     # coupling on: rest is where vigilance drifts most (Olbrich et al. 2009)
     "realistic": dataclasses.replace(
-        _NODDI,
+        _PAPER_PRESETS["noddi"],
         name="realistic",
         vigilance_dwell=(30.0, 120.0),
         state_weight=0.2,
