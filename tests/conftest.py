@@ -50,3 +50,16 @@ def realdata():
     if not REALDATA.is_dir():
         pytest.skip(f"real recordings not found at {REALDATA}")
     return REALDATA
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module of tiny models (``pytestmark =
+    pytest.mark.usefixtures("one_torch_thread")``): they run fastest single-threaded,
+    and OpenMP barriers stall on a shared CPU."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

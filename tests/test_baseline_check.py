@@ -1,23 +1,24 @@
 """Tests of Spec2VolEstimator's validation fit, baseline check and refit."""
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from eeg2fmri.estimators import Spec2VolEstimator
 from eeg2fmri.estimators import training as _training
 from eeg2fmri.estimators._signal_voxels import octave_bands
 from eeg2fmri.exceptions import BaselineWarning
 
+_spec = importlib.util.spec_from_file_location(
+    "toy_data", Path(__file__).with_name("toy_data.py")
+)
+toy_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(toy_data)
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -78,21 +79,9 @@ def test_check_then_refit_on_every_participant(pairs):
 
 
 def toy(n_per_group=12, seed=0):
-    """3 participants; the first electrodes' low bins carry a state s; y = blob A/B."""
-    rng = np.random.default_rng(seed)
-    n = 3 * n_per_group
-    s = rng.integers(0, 2, n).astype(float)
-    X = rng.normal(0, 0.3, (n, 2, 4, 6)).astype("float32")
-    X[:, :, :2, :3] += 2 * s[:, None, None, None]
-    yy, xx = np.mgrid[:8, :8]
-    a = np.exp(-((yy - 2) ** 2 + (xx - 2) ** 2) / 4.0)
-    b = np.exp(-((yy - 5) ** 2 + (xx - 5) ** 2) / 4.0)
-    y = (s[:, None, None] * a + (1 - s[:, None, None]) * b)[:, None] * np.ones(
-        (1, 2, 1, 1)
-    )
-    y = 100 + 50 * y + rng.standard_normal(y.shape)
-    groups = np.repeat(["01", "02", "03"], n_per_group)
-    return X, y.astype("float32"), groups
+    """3 participants of :func:`toy_data.state_blobs` pairs, and their groups."""
+    X, y = toy_data.state_blobs(3 * n_per_group, seed)
+    return X, y, np.repeat(["01", "02", "03"], n_per_group)
 
 
 def test_warning_names_the_ridge(monkeypatch):

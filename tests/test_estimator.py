@@ -1,11 +1,13 @@
 """Tests of Spec2VolEstimator / MeanVolumeRegressor: training, units, errors, resume."""
 
 import functools
+import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,30 +19,15 @@ from eeg2fmri.estimators import training as _training
 from eeg2fmri.exceptions import DataError
 from eeg2fmri.metrics import SCORERS, comparable_volumes, ssim_per_volume
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest single-threaded (and the CPU is shared)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def toy(n, seed):
-    """X (n, 2, 4, 6) whose first electrodes carry a binary state s; y = blob A or B."""
-    rng = np.random.default_rng(seed)
-    s = rng.integers(0, 2, n).astype(float)
-    X = rng.normal(0, 0.3, (n, 2, 4, 6)).astype("float32")
-    X[:, :, :2, :3] += 2 * s[:, None, None, None]
-    yy, xx = np.mgrid[:8, :8]
-    a = np.exp(-((yy - 2) ** 2 + (xx - 2) ** 2) / 4.0)
-    b = np.exp(-((yy - 5) ** 2 + (xx - 5) ** 2) / 4.0)
-    y = (s[:, None, None] * a + (1 - s[:, None, None]) * b)[:, None] * np.ones(
-        (1, 2, 1, 1)
-    )
-    y = 100 + 50 * y + rng.standard_normal(y.shape)  # scanner-like units
-    return X, y.astype("float32")
+_spec = importlib.util.spec_from_file_location(
+    "toy_data", Path(__file__).with_name("toy_data.py")
+)
+toy_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(toy_data)
+toy = toy_data.state_blobs
 
 
 def tiny(**kw):

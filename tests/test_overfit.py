@@ -11,7 +11,6 @@ check on a CPU and run with ``pytest --run-expensive`` (their numbers are in
 
 import numpy as np
 import pytest
-import torch
 
 from eeg2fmri.diagnostics import gradient_norms, overfit_check, planted_target
 from eeg2fmri.models import create_model, list_models, model_info
@@ -23,12 +22,7 @@ OUT_SHAPE = (8, 16, 16)
 EXPENSIVE = ("spec2vol", "e2fnet")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,7 @@ from sklearn.base import clone
 from eeg2fmri.estimators import MeanVolumeRegressor, Spec2VolEstimator
 from eeg2fmri.exceptions import ModelFileError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
