@@ -53,6 +53,17 @@ class Job:
         return Path(self.work) / "results" / f"{self.key}.json"
 
 
+def _n_params(est):
+    """The network's parameters, plus the ridge's numbers in its predictions."""
+    n = sum(p.numel() for p in est.model_.parameters())
+    backing = getattr(est, "ridge_backing_", None)
+    if backing is not None:
+        n += sum(np.size(getattr(backing, k)) for k in (
+            "feature_mean", "feature_scale", "feature_maps", "voxel_maps", "intercept"
+        ))
+    return int(n)
+
+
 def run_job(job):
     """Fit one network, predict its held-out participants, save the scores.
 
@@ -87,7 +98,7 @@ def run_job(job):
         "model": row.model,
         "recipe": row.recipe,
         "params": est.get_params(deep=False) | {"model_params": row.model_params},
-        "n_params": int(sum(p.numel() for p in est.model_.parameters())),
+        "n_params": _n_params(est),
         "train_seconds": train_seconds,
         "inference_ms_per_volume": 1000 * predict_seconds / len(test_idx),
         "n_train": int(len(train_idx)),

@@ -5,7 +5,8 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
 ``eeg_spec_``, ``output_space_``, ``feature_params_``):
 
 - :class:`Spec2VolEstimator`: a deep network of the :mod:`eeg2fmri.models` registry
-  (default ``spec2vol-bridge``; :meth:`Spec2VolEstimator.official` is the paper's
+  (default ``spec2vol-bridge``, its predictions combined with a truncated band-power
+  ridge, :class:`RidgeBacking`; :meth:`Spec2VolEstimator.official` is the paper's
   recipe);
 - :class:`BandPowerRidge` and :class:`ReducedRankRidge`: the linear band-power
   encoding baselines; :class:`InteractionRidge`: the same ridge with pairwise band
@@ -16,6 +17,7 @@ All share one protocol (:class:`BaseVolumeRegressor`: parameter and data checks,
 where a fitted model found EEG-related signal.
 """
 
+from ._ridge_backing import BACKING_RANK, RidgeBacking
 from ._signal_voxels import signal_voxels_of
 from .base import BaseVolumeRegressor, load_model, prediction_units, registered
 from .baseline import MeanVolumeRegressor
@@ -34,6 +36,8 @@ __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_ALPHAS",
     "DEFAULT_RANKS",
+    "BACKING_RANK",
+    "RidgeBacking",
     "load_model",
     "prediction_units",
     "registered",

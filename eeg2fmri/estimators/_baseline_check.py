@@ -54,7 +54,7 @@ def _run_scores(y, pred, codes, mask, volume_units):
 
 
 def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, refit,
-                   ridge, label, signal):
+                   ridge, label, signal, backing=None):
     """Compare the network of ``fit`` with a band-power ridge on the validation rows.
 
     Parameters
@@ -80,12 +80,18 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
     signal : ndarray of bool of shape (D, H, W) or None
         The voxels where the ridge found EEG-related signal
         (:func:`._signal_voxels.signal_voxels`); None: score all voxels.
+    backing : RidgeBacking, optional
+        The ridge backing of the validation fit (``ridge_backing``): the check then
+        scores the estimator's predictions (network and ridge combined) against the
+        ridge, and stores the network's own score as ``network_alone_r``.
 
     Returns
     -------
     check : dict
         ``{"ran": False, "reason": ...}`` without validation rows; else
-        ``network_r``, ``ridge_r`` (the score of the module documentation),
+        ``network_r`` (the estimator's predictions: with ``backing``, network and
+        ridge combined), ``ridge_r`` (the score of the module documentation),
+        ``network_alone_r`` (with ``backing``), ``ridge_backing``,
         ``network_r_all_voxels``, ``ridge_r_all_voxels``, ``n_signal_voxels``,
         ``n_voxels``, ``better`` (``"network"`` or ``"ridge"``), ``baseline``,
         ``validation_groups``, ``n_train``, ``n_validation``, ``refit``,
@@ -105,8 +111,12 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
     X_val = _Rows(X, val_idx, input_shape)
     y_val = _Rows(y, val_idx, output_shape)[np.arange(len(val_idx))]
     y_val = y_val.astype(np.float64)
-    net = fit.target.to_prediction(predict_batches(fit.model, X_val, fit.cfg))
-    net = np.asarray(net, dtype=np.float64)
+    outputs = predict_batches(fit.model, X_val, fit.cfg)
+    alone = None
+    if backing is not None:
+        alone = np.asarray(fit.target.to_prediction(outputs), dtype=np.float64)
+        outputs = backing.combine(outputs, X_val)
+    net = np.asarray(fit.target.to_prediction(outputs), dtype=np.float64)
     lin = np.asarray(ridge.predict(X_val), dtype=np.float64).reshape(y_val.shape)
     n_vox = int(np.prod(output_shape))
     mask = signal
@@ -120,6 +130,9 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
                                             volume_units),
         "ridge_r_all_voxels": _run_scores(y_val, lin, val_codes, None, volume_units),
     }
+    if alone is not None:
+        scores["network_alone_r"] = _run_scores(y_val, alone, val_codes, mask,
+                                                volume_units)
     better = (
         "ridge"
         if np.isfinite(scores["ridge_r"])
@@ -135,6 +148,7 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
             "mean temporal r per validation run, all voxels"
         ),
         "n_signal_voxels": n_signal,
+        "ridge_backing": backing is not None,
         "n_voxels": n_vox,
         "better": better,
         "baseline": label,
@@ -149,12 +163,13 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
         len(val_idx), scores["network_r"], label, scores["ridge_r"],
     )
     if better == "ridge":
+        what = "network and ridge combination" if backing is not None else "network"
         who = (
             f"participant(s) {', '.join(map(str, val_groups))}"
             if val_groups else f"{len(val_idx)} held-out samples"
         )
         warnings.warn(
-            f"{type(est).__name__}: on the validation {who}, the network's temporal r "
+            f"{type(est).__name__}: on the validation {who}, the {what}'s temporal r "
             f"({scores['network_r']:.3f}) is below that of a band-power ridge fitted "
             f"on the same training participants ({scores['ridge_r']:.3f}); for this "
             "dataset eeg2fmri.BandPowerRidge is the better choice (BIDS-App: "

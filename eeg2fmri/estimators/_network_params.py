@@ -60,6 +60,7 @@ NETWORK_PARAMETER_CHECKS = {
     "warm_start": (is_bool, "a bool"),
     "baseline_check": (is_bool, "a bool"),
     "refit": (is_bool, "a bool"),
+    "ridge_backing": (is_bool, "a bool"),
     "signal_voxels": (
         lambda v: v is None or (isinstance(v, str) and v == "ridge"),
         "'ridge' or None",

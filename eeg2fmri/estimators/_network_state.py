@@ -10,6 +10,7 @@ JSON and safetensors parts), ``_restore`` (checked against the model configurati
 
 import numpy as np
 
+from ._ridge_backing import RidgeBacking
 from ._scaling_state import (
     module_from_state,
     module_state,
@@ -29,6 +30,10 @@ _FITTED = (
 )
 
 
+#: prefix of the ridge backing's arrays in the safetensors part
+_BACKING = "ridge_backing."
+
+
 class _NetworkPersistence:
     """State of a fitted network estimator (a mixin of Spec2VolEstimator)."""
 
@@ -46,6 +51,8 @@ class _NetworkPersistence:
             tensors["target_mean"] = np.asarray(self.target_mean_, np.float32)
         if getattr(self, "signal_mask_", None) is not None:
             tensors["signal_mask"] = np.asarray(self.signal_mask_, np.uint8)
+        if getattr(self, "ridge_backing_", None) is not None:
+            tensors.update(self.ridge_backing_.tensors(_BACKING))
         fitted = {k: getattr(self, k, None) for k in _FITTED}
         return fitted, tensors, {"model_config": self.model_config_, "scalings": info}
 
@@ -54,6 +61,8 @@ class _NetworkPersistence:
         params = dict(params)
         # files written before signal_voxels: the network learned every voxel
         params.setdefault("signal_voxels", None)
+        # files written before ridge_backing: the network alone
+        params.setdefault("ridge_backing", False)
         if version >= 2:
             return params
         # format 1: the recipe of those days
@@ -108,6 +117,9 @@ class _NetworkPersistence:
                 f"but the volumes have shape {self.output_shape_}."
             )
         self.signal_mask_ = None if mask is None else np.asarray(mask, dtype=bool)
+        self.ridge_backing_ = RidgeBacking.from_tensors(
+            tensors, _BACKING, self.input_shape_, expected, source
+        )
         self.model_ = model.eval()
         self.model_config_ = desc["model_config"]
 

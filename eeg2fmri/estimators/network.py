@@ -199,6 +199,15 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         voxel spends its shared time courses on spatially coherent noise
         (``docs/robustness.rst``). Costs one ridge fit per training (seconds).
         None: every voxel (the official recipe).
+    ridge_backing : bool, default=True
+        Predict, in model units, the average of the network and the band-power
+        ridge of ``signal_voxels`` (refitted with the network, truncated to its
+        :data:`~eeg2fmri.estimators.BACKING_RANK` leading spatial components) in
+        the voxels the network learned, and the ridge alone elsewhere
+        (``ridge_backing_``). The network alone falls below the ridge where the
+        data are few; the combination held at or above it on every configuration
+        of the study (``docs/robustness.rst``). False: the network alone (the
+        training mean outside ``signal_mask_``).
 
     Attributes
     ----------
@@ -249,6 +258,10 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         with ``baseline_check=False``.
     signal_mask_ : ndarray of bool of shape (D, H, W) or None
         The voxels the network learned (``signal_voxels``); None: every voxel.
+    ridge_backing_ : RidgeBacking or None
+        The truncated band-power ridge in the predictions and the voxels where it
+        is averaged with the network (``.blend``); None with
+        ``ridge_backing=False``.
     device_ : str
         Device the model was trained on.
 
@@ -305,6 +318,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         refit=True,
         frequencies=None,
         signal_voxels="ridge",
+        ridge_backing=True,
     ):
         self.model = model
         self.model_params = model_params
@@ -336,6 +350,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         self.refit = refit
         self.frequencies = frequencies
         self.signal_voxels = signal_voxels
+        self.ridge_backing = ridge_backing
 
     #: Parameters of the official Spec2VolCAMU-Net code (hdy6438/Spec2VolCAMU-Net),
     #: as :meth:`official` sets them.
@@ -357,6 +372,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         "target_offset": None,
         "refit": False,
         "signal_voxels": None,
+        "ridge_backing": False,
     }
 
     @classmethod
@@ -489,7 +505,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         )
         ridge = label = None
         if self.baseline_check and len(val_idx) or (
-            self.signal_voxels == "ridge" and not warm
+            (self.signal_voxels == "ridge" or self.ridge_backing) and not warm
         ):
             ridge, label = fit_band_ridge(self, X, y, train_idx, **ridge_shapes)
         # the voxels where the ridge found EEG-related signal: scored by the check,
@@ -511,7 +527,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
             check = baseline_check(
                 self, X, y, train_idx, val_idx, fit, codes=codes,
                 val_groups=val_groups, refit=refit, ridge=ridge, label=label,
-                signal=signal,
+                signal=signal, backing=self._backing(ridge, mask, output_shape),
             )
         validation_history, selected_epoch = None, int(fit.best_epoch)
         if refit:
@@ -520,8 +536,9 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
                 "refitting on all %d samples (validation participants included) for "
                 "%d epochs", n, selected_epoch,
             )
-            if self.signal_voxels == "ridge":
+            if self.signal_voxels == "ridge" or self.ridge_backing:
                 ridge, _ = fit_band_ridge(self, X, y, np.arange(n), **ridge_shapes)
+            if self.signal_voxels == "ridge":
                 mask = signal_voxels(ridge, output_shape)
             fit = train_network(
                 self, X, y, np.arange(n), np.arange(0), epochs=selected_epoch,
@@ -544,6 +561,8 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         self.refitted_ = refit
         self.baseline_check_ = check
         self.signal_mask_ = mask
+        if not warm:
+            self.ridge_backing_ = self._backing(ridge, mask, output_shape)
         self.device_ = str(fit.cfg.device)
         self._y_ndim = y_ndim
         self._fit_spaces(
@@ -556,6 +575,14 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
             reference=self.target_scaler_.location,
         )
         return self
+
+    def _backing(self, ridge, mask, output_shape):
+        """The ridge backing of ``ridge`` (``ridge_backing``), else None."""
+        if not self.ridge_backing or ridge is None:
+            return None
+        from ._ridge_backing import backing_for
+
+        return backing_for(ridge, mask, self.signal_voxels, output_shape)
 
     def _frequencies(self, X, eeg_spec, input_shape):
         """``frequencies``, else those of ``eeg_spec`` or ``X.eeg_spec``, or None."""
@@ -593,6 +620,9 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         from .training import predict_batches
 
         pred = predict_batches(self.model_, X, self._predict_config())
+        backing = getattr(self, "ridge_backing_", None)
+        if backing is not None:
+            pred = backing.combine(pred, X)
         return self.target_scaler_.to_prediction(pred)
 
     def __sklearn_is_fitted__(self):
