@@ -85,7 +85,7 @@ def toy(n_per_group=12, seed=0):
 
 
 def test_warning_names_the_ridge(monkeypatch):
-    """A network that predicts the mean volume (r = 0) is below the ridge."""
+    """A network alone that predicts the mean volume (r = 0) is below the ridge."""
     real = _training.predict_batches
 
     def mean_volume(model, X, cfg, **kw):
@@ -95,7 +95,7 @@ def test_warning_names_the_ridge(monkeypatch):
     monkeypatch.setattr(_training, "predict_batches", mean_volume)
     X, y, groups = toy()
     with pytest.warns(BaselineWarning, match=r"BandPowerRidge.*--model-name ridge"):
-        est = tiny().fit(X, y, groups=groups)
+        est = tiny(ridge_backing=False).fit(X, y, groups=groups)
     check = est.baseline_check_
     assert check["better"] == "ridge" and check["network_r"] == 0.0
     assert check["ridge_r"] > 0.5
@@ -115,7 +115,8 @@ def test_no_warning_when_the_network_is_better(pairs, monkeypatch):
     monkeypatch.setattr(_training, "predict_batches", perfect)
     with warnings.catch_warnings():
         warnings.simplefilter("error", BaselineWarning)
-        est = fit(tiny(refit=False, validation_split=0.34), pairs)
+        est = fit(tiny(refit=False, validation_split=0.34, ridge_backing=False),
+                  pairs)
     check = est.baseline_check_
     assert check["better"] == "network"
     assert check["network_r"] == pytest.approx(1.0, abs=1e-4)
@@ -184,7 +185,7 @@ def test_network_learns_the_signal_voxels_only(pairs, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BaselineWarning)
         est = fit(tiny(epochs=2, validation_split=0, baseline_check=False,
-                       frequencies=pairs.frequencies), pairs)
+                       frequencies=pairs.frequencies, ridge_backing=False), pairs)
     mask = est.signal_mask_
     assert mask.dtype == bool and mask.shape == tuple(est.output_shape_)
     runs = pairs.provenance["run_label"].to_numpy()

@@ -92,6 +92,7 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
         ``network_r`` (the estimator's predictions: with ``backing``, network and
         ridge combined), ``ridge_r`` (the score of the module documentation),
         ``network_alone_r`` (with ``backing``), ``ridge_backing``,
+        ``predictions_are_the_ridge`` (the backing blends no voxel: no warning),
         ``network_r_all_voxels``, ``ridge_r_all_voxels``, ``n_signal_voxels``,
         ``n_voxels``, ``better`` (``"network"`` or ``"ridge"``), ``baseline``,
         ``validation_groups``, ``n_train``, ``n_validation``, ``refit``,
@@ -162,7 +163,9 @@ def baseline_check(est, X, y, train_idx, val_idx, fit, *, codes, val_groups, ref
         "baseline check on %d validation samples: network r %.3f, %s r %.3f",
         len(val_idx), scores["network_r"], label, scores["ridge_r"],
     )
-    if better == "ridge":
+    ridge_alone = backing is not None and not backing.blend.any()
+    check["predictions_are_the_ridge"] = ridge_alone
+    if better == "ridge" and not ridge_alone:
         what = "network and ridge combination" if backing is not None else "network"
         who = (
             f"participant(s) {', '.join(map(str, val_groups))}"
