@@ -107,23 +107,31 @@ class RidgeBacking:
         """
         scaler, linear = ridge.pipeline_[0], ridge.pipeline_[-1]
         if ridge.components_ is None:  # dense (n_voxels, n_features)
-            left = None
-            right = np.asarray(linear.coef_, dtype=np.float64).T
+            left, right = None, np.asarray(linear.coef_).T
         else:  # orthonormal latent directions times per-voxel components
             left = np.asarray(linear.coef_, dtype=np.float64).T
-            right = np.asarray(ridge.components_, dtype=np.float64)
+            right = np.asarray(ridge.components_)
         # leading eigenvectors of right @ right.T: with orthonormal left, the
-        # truncated SVD of the coefficient matrix left @ right
-        eigval, eigvec = np.linalg.eigh(right @ right.T)
+        # truncated SVD of the coefficient matrix left @ right (float64, in
+        # blocks of voxels: right may be large)
+        blocks = [slice(i, i + 8192) for i in range(0, right.shape[1], 8192)]
+        gram = np.zeros((len(right), len(right)))
+        for b in blocks:
+            part = right[:, b].astype(np.float64)
+            gram += part @ part.T
+        eigval, eigvec = np.linalg.eigh(gram)
         keep = eigvec[:, np.argsort(eigval)[::-1][: min(rank, len(eigval))]]
         feature_maps = keep if left is None else left @ keep
+        voxel_maps = np.empty((keep.shape[1], right.shape[1]), dtype=np.float32)
+        for b in blocks:
+            voxel_maps[:, b] = keep.T @ right[:, b].astype(np.float64)
         return cls(
             input_shape=tuple(int(s) for s in ridge.input_shape_),
             band_weights=ridge.band_weights_,
             feature_mean=np.asarray(scaler.mean_, dtype=np.float64),
             feature_scale=np.asarray(scaler.scale_, dtype=np.float64),
             feature_maps=feature_maps.astype(np.float32),
-            voxel_maps=(keep.T @ right).astype(np.float32),
+            voxel_maps=voxel_maps,
             intercept=np.asarray(ridge.intercept_, dtype=np.float32),
             blend=np.asarray(blend, dtype=bool),
         )
