@@ -47,3 +47,46 @@ def test_doctests_of_the_docs_pages_hold(page):
     )
     assert result.attempted > 0
     assert result.failed == 0, f"docs/{page}: {result.failed} doctest(s) failed"
+
+
+def test_doc_filler_puts_shared_entries_at_the_placeholder_indentation():
+    from eeg2fmri._utils.docs import doc_filler
+
+    fill = doc_filler({"tr": """
+        tr : float
+            Repetition time (s).
+        """})
+
+    @fill
+    def f(tr):
+        """One line, 100% plain.
+
+        Parameters
+        ----------
+        %(tr)s
+        """
+
+    assert f.__doc__ == (
+        "One line, 100% plain.\n\n        Parameters\n        ----------\n"
+        "        tr : float\n            Repetition time (s).\n        "
+    )
+
+    def g():
+        """%(nope)s"""
+
+    with pytest.raises(KeyError, match="nope"):
+        fill(g)
+
+
+def test_shared_estimator_docs_are_filled_everywhere():
+    import eeg2fmri
+    from eeg2fmri.estimators.base import BaseVolumeRegressor
+
+    documented = [eeg2fmri.BandPowerRidge, eeg2fmri.Spec2VolEstimator,
+                  eeg2fmri.MeanVolumeRegressor.fit, eeg2fmri.BandPowerRidge.fit,
+                  BaseVolumeRegressor.predict, BaseVolumeRegressor.score]
+    for obj in documented:
+        assert "%(" not in obj.__doc__, obj
+    assert "output_shape : tuple of 3 ints, optional\n        ``(D, H, W)`` of" in (
+        eeg2fmri.BandPowerRidge.__doc__
+    )

@@ -1,17 +1,37 @@
-"""Checks of estimator parameters: each a predicate and the words for what it expects.
+"""Estimator parameters: stored by ``__init__``, checked at ``fit``.
 
-An estimator class lists its checks in ``_parameter_checks`` (``name -> (predicate,
-expected)``); :meth:`BaseVolumeRegressor._validate_params
-<eeg2fmri.estimators.BaseVolumeRegressor>` merges them along the class hierarchy and
-raises one line per bad value, at ``fit`` (never in ``__init__``, so that
-``set_params`` behaves like the constructor).
+:func:`store_parameters` is what every ``__init__`` does: keep each argument, unchanged,
+under its own name (the scikit-learn convention that ``get_params`` relies on).
+
+Each check is a predicate and the words for what it expects. An estimator class lists
+its checks in ``_parameter_checks`` (``name -> (predicate, expected)``);
+:meth:`BaseVolumeRegressor._validate_params <eeg2fmri.estimators.BaseVolumeRegressor>`
+merges them along the class hierarchy and raises one line per bad value, at ``fit``
+(never in ``__init__``, so that ``set_params`` behaves like the constructor).
 """
 
 import numbers
 
 import numpy as np
 
-__all__ = ["is_int", "is_real", "is_bool", "one_of", "check_parameters"]
+__all__ = [
+    "store_parameters", "is_int", "is_real", "is_bool", "one_of", "check_parameters"
+]
+
+
+def store_parameters(est, arguments):
+    """Set each constructor argument as an attribute of ``est``, unchanged.
+
+    Parameters
+    ----------
+    est : estimator
+    arguments : dict of str to object
+        ``locals()`` at the start of ``__init__``: ``self`` (and the ``__class__``
+        cell of a method that calls ``super()``) are left out.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
 
 
 def is_int(v, low, high=None):

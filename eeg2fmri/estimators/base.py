@@ -38,6 +38,7 @@ from .._utils.logging import logger
 from ..exceptions import ModelFileError
 from ..spaces import EEGSpec, OutputSpace, brain_mask
 from . import persistence, scaling
+from ._docs import fill_doc
 from ._params import check_parameters, one_of
 from ._validation import check_fit_data, check_predict_data, format_prediction
 
@@ -141,13 +142,13 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
     def _format_prediction(self, pred, n):
         return format_prediction(pred, n, self._y_ndim, self.output_shape_)
 
+    @fill_doc
     def predict(self, X):
         """Synthesize volumes from EEG spectra.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
+        %(X_spectra)s
             EEG spectra (numpy arrays, memory maps or lazy array-likes, read in
             batches).
 
@@ -241,6 +242,7 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------- scoring
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Mean voxel-wise temporal correlation between ``predict(X)`` and ``y``.
 
@@ -250,8 +252,7 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
+        %(X_spectra)s
             EEG spectra.
         y : array-like of shape (n_samples, D, H, W) or flattened
             Measured volumes (units of ``fit``).

@@ -6,6 +6,8 @@ import numpy as np
 
 from ..exceptions import ModelFileError
 from . import scaling
+from ._docs import fill_doc
+from ._params import store_parameters
 from ._scaling_state import restore_scalings, scalings_state
 from ._validation import target_mean
 from .base import BaseVolumeRegressor
@@ -61,25 +63,22 @@ class MeanVolumeRegressor(BaseVolumeRegressor):
     """
 
     def __init__(self, *, target_scaling="zscore", input_shape=None, output_shape=None):
-        self.target_scaling = target_scaling
-        self.input_shape = input_shape
-        self.output_shape = output_shape
+        store_parameters(self, locals())
 
+    @fill_doc
     def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
         """Compute the mean training volume (streaming over y).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
+        %(X_spectra)s
             Only its shape is used.
         y : array-like of shape (n_samples, D, H, W) or flattened
             Measured volumes.
         groups : array-like of shape (n_samples,), optional
             Participant of each sample (one run each, for ``'zscore'`` without
             ``runs``).
-        runs : array-like of shape (n_samples,), optional
-            Run of each sample (``'zscore'``).
+        %(runs)s
         eeg_spec, output_space : optional
             What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
             <eeg2fmri.Spec2VolEstimator.fit>`).

@@ -50,6 +50,7 @@ from sklearn.utils import check_random_state
 
 from .._utils.logging import logger, set_log_level
 from . import scaling
+from ._docs import fill_doc
 from ._network_fit import train_network
 from ._network_params import (
     LOSSES,
@@ -65,6 +66,7 @@ from .base import BaseVolumeRegressor
 __all__ = ["Spec2VolEstimator", "LOSSES", "LR_SCHEDULES", "SELECTIONS"]
 
 
+@fill_doc
 class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
     """Synthesize fMRI volumes from EEG spectra with a deep network (scikit-learn API).
 
@@ -148,12 +150,8 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         outputs, as the official code. Models with a bounded output activation
         (E2fNet's sigmoid) cannot learn a residual of either sign; for them the
         offset is not applied (``target_mean_`` is None).
-    input_shape : tuple of 3 ints, optional
-        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
-        ``X``: ``(1, 1, n_features)``.
-    output_shape : tuple of 3 ints, optional
-        ``(D, H, W)`` of flattened 2-D ``y``. Default for 1-D/2-D ``y``:
-        ``(1, 1, n_targets)``.
+    %(input_shape)s
+    %(output_shape)s
     device : str, default='auto'
         ``'auto'`` (CUDA when available), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
     random_state : int, RandomState instance or None, default=None

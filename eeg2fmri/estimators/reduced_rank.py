@@ -9,6 +9,7 @@ shared spatial maps (see the class documentation and :mod:`.ridge`).
 import numpy as np
 
 from ._band_features import _int_vector
+from ._params import store_parameters
 from ._ridge_solver import (
     _centered_block,
     _correlation_sums,
@@ -120,14 +121,7 @@ class ReducedRankRidge(BandPowerRidge):
         output_shape=None,
     ):
         # no super().__init__: one penalty for all voxels (no alpha_per_target)
-        self.frequencies = frequencies
-        self.bands = bands
-        self.alphas = alphas
-        self.ranks = ranks
-        self.cv = cv
-        self.target_scaling = target_scaling
-        self.input_shape = input_shape
-        self.output_shape = output_shape
+        store_parameters(self, locals())
 
     def _candidate_ranks(self):
         return np.unique(_int_vector(self.ranks, 1))

@@ -80,6 +80,8 @@ from ._band_features import (
     _row_step,
     _RowView,
 )
+from ._docs import fill_doc
+from ._params import store_parameters
 from ._ridge_cv import _PenaltySelection
 from ._ridge_solver import (
     _centered_block,
@@ -123,6 +125,7 @@ _LINEAR_CHECKS = {
 }
 
 
+@fill_doc
 class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
     """Ridge regression from EEG band power to every voxel (linear baseline).
 
@@ -160,12 +163,8 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
         :class:`~eeg2fmri.Spec2VolEstimator`; ``predict`` returns BOLD
         intensity for ``'zscore'`` and ``'run'``, per-volume [0, 1] units for
         ``'volume'``.
-    input_shape : tuple of 3 ints, optional
-        ``(n_context, n_channels, n_freqs)`` of flattened 2-D ``X``. Default for 2-D
-        ``X``: ``(1, 1, n_features)``.
-    output_shape : tuple of 3 ints, optional
-        ``(D, H, W)`` of flattened 2-D ``y``. Default for 1-D/2-D ``y``:
-        ``(1, 1, n_targets)``.
+    %(input_shape)s
+    %(output_shape)s
 
     Attributes
     ----------
@@ -262,24 +261,17 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
         input_shape=None,
         output_shape=None,
     ):
-        self.frequencies = frequencies
-        self.bands = bands
-        self.alphas = alphas
-        self.alpha_per_target = alpha_per_target
-        self.cv = cv
-        self.target_scaling = target_scaling
-        self.input_shape = input_shape
-        self.output_shape = output_shape
+        store_parameters(self, locals())
 
     # ------------------------------------------------------------------------- fit
 
+    @fill_doc
     def fit(self, X, y, groups=None, runs=None, *, eeg_spec=None, output_space=None):
         """Choose the penalty by cross-validation, then fit on all rows.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_context, n_channels, n_freqs) or \
-(n_samples, n_features)
+        %(X_spectra)s
             EEG spectra (a numpy array, a memmap or a lazy array-like, read in
             chunks of rows).
         y : array-like of shape (n_samples, D, H, W), (n_samples, n_voxels) or \
@@ -289,8 +281,7 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
             Participant of each sample: the cross-validation holds out whole
             participants, and, without ``runs``, each participant is one run of
             ``target_scaling='zscore'``.
-        runs : array-like of shape (n_samples,), optional
-            Run of each sample (``'zscore'``).
+        %(runs)s
         eeg_spec, output_space : optional
             What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
             <eeg2fmri.Spec2VolEstimator.fit>`); the frequencies of the bins come

@@ -8,9 +8,18 @@ its strongest spatial patterns with their time courses (principal components).
 
 import numpy as np
 
+from .._utils.docs import doc_filler
 from .figures import MODEL_COLOR, _cut_coords, _img, _nilearn_plotting
 
 __all__ = ["plot_variability_maps", "plot_synthesized_carpet", "plot_components"]
+
+_fill_doc = doc_filler({
+    "frames": """
+        volumes : array-like of shape (n_frames, D, H, W)
+        affine : array-like of shape (4, 4)
+        mask : array-like of bool, shape (D, H, W)
+        """,
+})
 
 
 def plot_variability_maps(volumes, reference, affine, mask, *, n_slices=5):
@@ -53,14 +62,13 @@ def plot_variability_maps(volumes, reference, affine, mask, *, n_slices=5):
     return fig
 
 
+@_fill_doc
 def plot_synthesized_carpet(volumes, affine, mask, tr, context_complete):
     """Carpet plot of the synthesized frames (nilearn), incomplete contexts shaded.
 
     Parameters
     ----------
-    volumes : array-like of shape (n_frames, D, H, W)
-    affine : array-like of shape (4, 4)
-    mask : array-like of bool, shape (D, H, W)
+    %(frames)s
     tr : float
         Repetition time (s): the time axis of the carpet.
     context_complete : array-like of bool, shape (n_frames,)
@@ -88,6 +96,7 @@ def plot_synthesized_carpet(volumes, affine, mask, tr, context_complete):
     return fig
 
 
+@_fill_doc
 def plot_components(volumes, affine, mask, tr, reference, *, n_components=3):
     """The strongest spatial patterns of the synthesized BOLD and their time courses.
 
@@ -96,9 +105,7 @@ def plot_components(volumes, affine, mask, tr, reference, *, n_components=3):
 
     Parameters
     ----------
-    volumes : array-like of shape (n_frames, D, H, W)
-    affine : array-like of shape (4, 4)
-    mask : array-like of bool, shape (D, H, W)
+    %(frames)s
     tr : float
         Repetition time (s) of the time courses.
     reference : array-like of shape (D, H, W)
