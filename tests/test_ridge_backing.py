@@ -1,4 +1,4 @@
-"""Tests of Spec2VolEstimator's ridge backing: the band-power ridge in its predictions."""
+"""Tests of Spec2VolEstimator's ridge backing: the ridge in its predictions."""
 
 import warnings
 

@@ -60,6 +60,7 @@ from ._network_params import (
 )
 from ._network_setup import check_model_name, checkpoint_subdir, validation_split
 from ._network_state import _NetworkPersistence
+from ._params import store_parameters
 from ._signal_voxels import fit_band_ridge, signal_voxels
 from .base import BaseVolumeRegressor
 
@@ -318,37 +319,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         signal_voxels="ridge",
         ridge_backing=True,
     ):
-        self.model = model
-        self.model_params = model_params
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.loss = loss
-        self.lambda_ssim = lambda_ssim
-        self.lr_schedule = lr_schedule
-        self.warmup_steps = warmup_steps
-        self.restart_epochs = restart_epochs
-        self.grad_clip = grad_clip
-        self.validation_split = validation_split
-        self.selection = selection
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.input_scaling = input_scaling
-        self.target_scaling = target_scaling
-        self.target_offset = target_offset
-        self.input_shape = input_shape
-        self.output_shape = output_shape
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
-        self.baseline_check = baseline_check
-        self.refit = refit
-        self.frequencies = frequencies
-        self.signal_voxels = signal_voxels
-        self.ridge_backing = ridge_backing
+        store_parameters(self, locals())
 
     #: Parameters of the official Spec2VolCAMU-Net code (hdy6438/Spec2VolCAMU-Net),
     #: as :meth:`official` sets them.
