@@ -12,31 +12,26 @@ the signal voxels (on the same rows as the final network), truncated to its
 
 Why: a network trained on a few hundred pairs is not reliable everywhere. On the
 study's sweeps (``docs/robustness.rst``) the network alone fell far below the ridge
-where the data are few (60 volumes per participant, 6 participants): the ridge then
-finds signal in a few dozen voxels or none, the network learns only those, and the
-other network voxels get the training mean (r = 0). Averaging two predictors whose
-errors differ, where both have learned something, beats either (the network and the
-ridge err differently), and the ridge keeps every voxel where the network has not
-learned. Measured on single folds of the study's data
-(``benchmarks/ridge_backing_probe.py``), held-out r in the network voxels:
+where the data are few: on 60 volumes per participant the ridge finds signal in a
+few dozen voxels or none, the network learns only those, and the other network voxels
+get the training mean (r = 0). The ridge predicts every voxel, and where both have
+learned, their errors differ enough that the average beats either. Held-out r in the
+simulated network voxels (12 participants, 4 folds; ``docs/study/results.md``):
 
-==============================  ========  =====  ==========
-fold                            network   ridge  combined
-==============================  ========  =====  ==========
-realistic, 60 volumes, fold 2    0.071    0.162  0.164
-realistic, 60 volumes, fold 3   -0.049    0.210  0.210
-realistic, 6 participants        0.082    0.226  0.230
-realistic, 240 volumes           0.286    0.306  0.352
-realistic, fold 2                0.245    0.238  0.274
-noddi, fold 1                    0.498    0.410  0.496
-==============================  ========  =====  ==========
+==============================  ========  =============  =====
+dataset                         default   network alone  ridge
+==============================  ========  =============  =====
+noddi (linear coupling)         0.495     0.486          0.418
+realistic                       0.276     0.230          0.220
+realistic, 60 volumes           0.219     0.042          0.211
+realistic, 6 participants       0.210     0.087          0.214
+realistic, 240 volumes          0.276     0.222          0.251
+==============================  ========  =============  =====
 
 The truncation keeps the file small (``rank * (n_features + n_voxels)`` numbers
 instead of ``n_components * (n_features + n_voxels)``, ``n_components`` up to the
 number of training rows) and regularizes: the ridge's weights for the noise voxels
-are mostly spread over its trailing components. Truncated to 64 components, the
-study's ridge scored 0.259 instead of 0.238 (realistic, fold 1) and 0.221 instead of
-0.199 (60 volumes, fold 3).
+sit mostly in its trailing components (``benchmarks/truncated_ridge.py``).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
