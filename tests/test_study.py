@@ -100,6 +100,7 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
     rows = set(summary["row"])
     assert rows == {
         "spec2vol-bridge (default)",
+        "spec2vol-bridge, network alone",
         "spec2vol-bridge, EEG shifted (null)",
         "spec2vol-bridge, every voxel",
         "ridge (band power)",
@@ -129,8 +130,8 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
             <= by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] + 1e-6)
     assert np.isfinite(by_row.loc["ridge (band power)", "r_null_mean"])
     tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
-    # 9 other rows x 5 metrics, plus the reference against its shifted EEG
-    assert len(tests) == 9 * 5 + 1
+    # 10 other rows x 5 metrics, plus the reference against its shifted EEG
+    assert len(tests) == 10 * 5 + 1
     shifted = tests["comparison"] == (
         "spec2vol-bridge (default) - its EEG shifted at test")
     assert shifted.sum() == 1
