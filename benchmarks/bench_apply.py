@@ -41,6 +41,15 @@ CASES = [
 SIM = dict(preset="noddi", n_channels=64, bold_shape=(30, 64, 64), random_state=0)
 
 
+def _cached(path, estimator):
+    """Whether ``path`` holds a model saved with ``estimator``'s parameters."""
+    if not path.exists():
+        return False
+    saved = json.loads(path.read_text()).get("params") or {}
+    wanted = json.loads(json.dumps(estimator.get_params(deep=False), default=str))
+    return all(saved.get(k) == v for k, v in wanted.items())
+
+
 def _prepare(work):
     """Models (cached) and the EEG-only recordings of each sampling rate."""
     from eeg2fmri import (
@@ -60,7 +69,8 @@ def _prepare(work):
             epochs=1, validation_split=0, random_state=0
         ),
     }
-    missing = [n for n in estimators if not (models / f"{n}.json").exists()]
+    missing = [n for n in estimators
+               if not _cached(models / f"{n}.json", estimators[n]())]
     if missing:
         bids = work / "train"
         if not bids.exists():
