@@ -63,3 +63,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def sim_pairs_small(sim_bids, tmp_path_factory):
+    """The session dataset's pairs: 3 participants, 4 context windows, 32 bins."""
+    from eeg2fmri.features import FeatureParams, build_dataset
+
+    work = tmp_path_factory.mktemp("pairs")
+    return build_dataset(sim_bids, FeatureParams(n_context=4, n_freqs=32),
+                         work_dir=work)
+
+
+@pytest.fixture(scope="module")
+def pairs(sim_pairs_small):
+    """``sim_pairs_small`` under the name the estimator tests use."""
+    return sim_pairs_small

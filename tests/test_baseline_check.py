@@ -21,16 +21,6 @@ _spec.loader.exec_module(toy_data)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def pairs(sim_bids, tmp_path_factory):
-    """The session dataset's pairs: 3 participants, 4 context windows, 32 bins."""
-    from eeg2fmri.features import FeatureParams, build_dataset
-
-    work = tmp_path_factory.mktemp("pairs")
-    return build_dataset(sim_bids, FeatureParams(n_context=4, n_freqs=32),
-                         work_dir=work)
-
-
 def tiny(**kw):
     params = dict(model="spec2vol-tiny", epochs=1, batch_size=8, device="cpu",
                   random_state=0)

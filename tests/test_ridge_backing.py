@@ -13,16 +13,6 @@ from eeg2fmri.exceptions import BaselineWarning, ModelFileError
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def pairs(sim_bids, tmp_path_factory):
-    """The session dataset's pairs: 3 participants, 4 context windows, 32 bins."""
-    from eeg2fmri.features import FeatureParams, build_dataset
-
-    work = tmp_path_factory.mktemp("pairs")
-    return build_dataset(sim_bids, FeatureParams(n_context=4, n_freqs=32),
-                         work_dir=work)
-
-
 def _runs(ds):
     return ds.provenance["run_label"].to_numpy()
 
