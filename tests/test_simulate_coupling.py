@@ -91,6 +91,15 @@ def test_vigilance_state_gates_the_bold_drive_and_shows_in_the_eeg():
         ok = d[net].abs() > 0.3
         assert np.median(ratio[alert_sel & ok]) == pytest.approx(sign, abs=0.05)
         assert np.median(ratio[drowsy_sel & ok]) == pytest.approx(-0.5 * sign, abs=0.05)
+    # the recorded weight is w(t), and the ceiling's drive is gated by it too
+    weight = d["vigilance_weight"].to_numpy()
+    assert np.median(weight[alert_sel]) == pytest.approx(sign, abs=1e-6)
+    assert np.median(weight[drowsy_sel]) == pytest.approx(-0.5 * sign, abs=1e-6)
+    for net in ("visual", "motor"):
+        gated = d[f"{net}_ceiling_drive"].to_numpy()
+        r_alert = np.corrcoef(gated[alert_sel], d[net][alert_sel])[0, 1]
+        r_drowsy = np.corrcoef(gated[drowsy_sel], d[net][drowsy_sel])[0, 1]
+        assert sign * r_alert > 0.3 and -sign * r_drowsy > 0.3
     # the EEG shows the state: posterior alpha down, frontal theta up when drowsy
     n = int(round(2.16 * 250))
     f = np.fft.rfftfreq(n, 1 / 250)
@@ -245,4 +254,7 @@ def test_ceiling_and_departures_are_written(tmp_path):
     columns = json.loads(
         (func / "sub-01_task-rest_desc-drives_timeseries.json").read_text()
     )
-    assert {"visual_ceiling", "visual_bold_drive", "vigilance_drowsy"} <= set(columns)
+    assert {
+        "visual_ceiling", "visual_ceiling_drive", "visual_bold_drive",
+        "vigilance_drowsy", "vigilance_weight",
+    } <= set(columns)

@@ -292,7 +292,8 @@ class GenerativeModel:
 
         bold_signal = signals(drives)
         # the ceiling: the EEG-visible part of the drives, same haemodynamics
-        ceiling_signal = signals(visible_drive(c, event_drive, p.coupling))
+        visible = visible_drive(c, event_drive, p.coupling)
+        ceiling_signal = signals(visible)
         acq = onsets[:, None] + self.slice_times[None, :]  # (T, D)
 
         def at_slices(sig):  # (K, n_grid) -> (T, D, K) float32
@@ -471,12 +472,18 @@ class GenerativeModel:
         table["drift"] = drift.astype(float)
         for k, net in enumerate(self.networks):
             table[f"{net.name}_ceiling"] = np.interp(mid, t_grid, ceiling_signal[k])
+        # what the ceiling's haemodynamics see: the EEG-visible drive, after the
+        # departures from linear coupling
+        ceiling_drive = dep.bold_drive(visible)
+        for k, net in enumerate(self.networks):
+            table[f"{net.name}_ceiling_drive"] = (win @ ceiling_drive[k]) / counts
         if p.has_nonlinear_coupling:
             bold_drive = dep.bold_drive(drives)
             for k, net in enumerate(self.networks):
                 table[f"{net.name}_bold_drive"] = (win @ bold_drive[k]) / counts
         if dep.state is not None:
             table["vigilance_drowsy"] = (win @ dep.state.astype(float)) / counts
+            table["vigilance_weight"] = (win @ dep.weights) / counts
         drives_df = pd.DataFrame(table).round(6)
 
         _lap(clock, "truth table")

@@ -272,6 +272,9 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
         "of the {} drive (the desc-ceiling_bold signal).",
         "_bold_drive": "Mean BOLD drive of the {} network over the volume's TR "
         "window, after the departures from linear coupling (z units).",
+        "_ceiling_drive": "Mean EEG-visible drive of the {} network over the "
+        "volume's TR window, after the departures from linear coupling: what the "
+        "haemodynamics of the desc-ceiling_bold signal see (z units).",
     }
     for column in run.drives.columns:
         for suffix, text in described.items():
@@ -281,6 +284,11 @@ def write_truth(root, run, *, subject, task, base, affine, tr, bold_source):
         columns["vigilance_drowsy"] = {
             "Description": "Fraction of the volume's TR window in the drowsy "
             "vigilance state (0 alert, 1 drowsy)."
+        }
+        columns["vigilance_weight"] = {
+            "Description": "Mean BOLD-drive weight w(t) over the volume's TR window "
+            "(1 alert, state_weight drowsy; negated for a participant whose sign "
+            "is flipped)."
         }
     _json(deriv / f"{base}_desc-drives_timeseries.json", columns)
     _json(deriv / f"{base}_desc-truth.json", run.truth)
