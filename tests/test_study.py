@@ -110,6 +110,7 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
         "time only (null)",
         "ceiling (EEG-visible drive, true HRF)",
         "oracle (noise-free BOLD)",
+        "population ceiling (EEG-visible drive, HRF across participants)",
     }  # the whole spec2vol-small runs with --ablations all
     per_subject = pd.read_csv(out / "per_subject.tsv", sep="\t")
     assert set(per_subject["subject"].astype(str).str.zfill(2)) == {
@@ -130,8 +131,8 @@ def test_quick_study_writes_tables_and_figures(study, tmp_path):
             <= by_row.loc["oracle (noise-free BOLD)", "r_network_mean"] + 1e-6)
     assert np.isfinite(by_row.loc["ridge (band power)", "r_null_mean"])
     tests = pd.read_csv(out / "paired_tests.tsv", sep="\t")
-    # 10 other rows x 5 metrics, plus the reference against its shifted EEG
-    assert len(tests) == 10 * 5 + 1
+    # 11 other rows x 5 metrics, plus the reference against its shifted EEG
+    assert len(tests) == 11 * 5 + 1
     shifted = tests["comparison"] == (
         "spec2vol-bridge (default) - its EEG shifted at test")
     assert shifted.sum() == 1

@@ -15,6 +15,7 @@ from .config import (
     NULL_SHIFT_SECONDS,
     EstimatorRow,
     MeanVolumeRow,
+    PopulationCeilingRow,
     SimulatedTruthRow,
     TimeOnlyRow,
 )
@@ -202,12 +203,28 @@ def fit_truth_row(row, fold):
     return _untimed(None, fold.score(fold.units, truth, metric_pred=metric))
 
 
+def fit_population_ceiling_row(row, fold):
+    """The EEG-visible drive through a haemodynamic response learned on the
+    training participants."""
+    from .population_ceiling import PopulationCeiling, drive_tables
+
+    runs = fold.runs
+    index = fold.ds.provenance["volume_index"].to_numpy()
+    ceiling = PopulationCeiling(row.variant)
+    features = ceiling.features(drive_tables(fold.bids, runs), runs, index)
+    ceiling.fit(features[fold.train_idx], np.asarray(fold.ds.y[fold.train_idx]),
+                runs[fold.train_idx])
+    pred = ceiling.predict(features[fold.test_idx])
+    return _untimed(int(ceiling.ridge_.coef_.size), fold.score(fold.units, pred))
+
+
 #: Row kind -> function(row, fold) -> result.
 FITTERS = {
     EstimatorRow: fit_estimator_row,
     MeanVolumeRow: fit_mean_volume_row,
     TimeOnlyRow: fit_time_only_row,
     SimulatedTruthRow: fit_truth_row,
+    PopulationCeilingRow: fit_population_ceiling_row,
 }
 
 

@@ -273,6 +273,17 @@ class SimulatedTruthRow:
     group: str = "baseline"
 
 
+@dataclass(frozen=True)
+class PopulationCeilingRow:
+    """The EEG-visible drive the simulator recorded, through a haemodynamic response
+    learned across the training participants
+    (:class:`~benchmarks.study.population_ceiling.PopulationCeiling`)."""
+
+    variant: str = "sign unknown"
+    datasets: tuple | None = None
+    group: str = "baseline"
+
+
 _NO_BRIDGE = {"bridge_latents": 0}
 #: the default model, and where the costlier rows run (the linear and the
 #: realistic preset: the two the default is judged on)
@@ -296,6 +307,10 @@ def _architecture(model_params=None, **changes):
     )
 
 
+#: the best a model trained on other participants can reach (sign unknown)
+POPULATION_CEILING_ROW = (
+    "population ceiling (EEG-visible drive, HRF across participants)"
+)
 #: Every row, in the order of the tables.
 ROWS = {
     REFERENCE_ROW: TrainedRow(DEFAULT_MODEL, cost=0.3, ridge_backing=True),
@@ -322,6 +337,7 @@ ROWS = {
     "time only (null)": TimeOnlyRow(),
     "ceiling (EEG-visible drive, true HRF)": SimulatedTruthRow("ceiling_bold"),
     "oracle (noise-free BOLD)": SimulatedTruthRow("noiseless_bold"),
+    POPULATION_CEILING_ROW: PopulationCeilingRow(),
     # one change to the default recipe each, on the ablation datasets
     "correlation loss": _ablation(params={"loss": "correlation"}),
     "per-volume [0, 1] targets": _ablation(params={"target_scaling": "volume"}),

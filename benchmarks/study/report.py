@@ -4,7 +4,7 @@ import numpy as np
 
 from benchmarks.harness import markdown_table
 
-from .config import NULL_SHIFT_SECONDS, REFERENCE_ROW
+from .config import NULL_SHIFT_SECONDS, POPULATION_CEILING_ROW, REFERENCE_ROW
 from .scoring import METRIC_LABELS
 
 SUMMARY_HEADER = [
@@ -109,6 +109,8 @@ OVERVIEW_HEADER = [
     "Wilcoxon p",
     "ceiling",
     "default / ceiling",
+    "population ceiling",
+    "default / population ceiling",
 ]
 
 
@@ -135,6 +137,7 @@ def overview_cells(summary, tests, datasets):
             interval = _interval(t["bootstrap_ci95_low"], t["bootstrap_ci95_high"])
             p = t["wilcoxon_p"]
         default, ceiling = mean(REFERENCE_ROW), mean(OVERVIEW_CEILING)
+        population = mean(POPULATION_CEILING_ROW)
         rows.append([
             name,
             str(int(scores.loc[REFERENCE_ROW, "n_subjects"])),
@@ -144,6 +147,8 @@ def overview_cells(summary, tests, datasets):
             _fmt_num(p, ".3g"),
             _fmt_num(ceiling, ".3f"),
             _fmt_num(default / ceiling if ceiling else np.nan, ".2f"),
+            _fmt_num(population, ".3f"),
+            _fmt_num(default / population if population else np.nan, ".2f"),
         ])
     return rows
 
