@@ -57,6 +57,12 @@ from benchmarks.study.data import (
     split,
     subject_order,
 )
+from benchmarks.study.population_ceiling import (
+    DEFAULT_LAGS,
+    VARIANTS,
+    PopulationCeiling,
+    drive_tables,
+)
 
 NAME = "ceiling_gap"
 #: the study's rows shown beside the truth rows
@@ -65,63 +71,16 @@ STUDY_ROWS = {
     "default (study)": "spec2vol-bridge (default)",
     "band-power ridge (study)": "ridge (band power)",
 }
-ALPHAS = np.logspace(-2, 4, 13)
-
-
-def drive_tables(bids, run_labels):
-    """``{run: desc-drives_timeseries table}`` of the simulated runs."""
-    tables = {}
-    for run in np.unique(run_labels):
-        sub = run.split("_")[0]
-        path = (Path(bids) / "derivatives" / "simulation" / sub / "func"
-                / f"{run}_desc-drives_timeseries.tsv")
-        table = pd.read_csv(path, sep="\t")
-        if not any(c.endswith("_ceiling_drive") for c in table.columns):
-            raise SystemExit(
-                f"{path}: expected '<network>_ceiling_drive' columns (datasets "
-                "simulated by a current eeg2fmri); re-simulate the study's datasets"
-            )
-        tables[run] = table
-    return tables
-
-
-def truth_signals(table):
-    """``{row: (n_volumes, K) signals}`` of one run's truth table."""
-    nets = [c[: -len("_ceiling_drive")] for c in table.columns
-            if c.endswith("_ceiling_drive")]
-    drive = table[[f"{k}_ceiling_drive" for k in nets]].to_numpy()
-    weight = (table["vigilance_weight"].to_numpy()[:, None]
-              if "vigilance_weight" in table else np.ones((len(table), 1)))
-    sign = np.sign(np.median(weight)) or 1.0
-    rows = {"population haemodynamics": drive}
-    if "vigilance_weight" in table:
-        rows["population haemodynamics, sign unknown"] = sign * drive
-        rows["population haemodynamics, sign and vigilance state unknown"] = (
-            drive / weight
-        )
-    return rows
-
-
-def lagged(signal, volume_index, n_lags):
-    """Rows ``[s(v), s(v-1), ..., s(v-n_lags)]``, zeros before the run start.
-
-    Returns
-    -------
-    rows : ndarray of shape (n, K * (n_lags + 1))
-    """
-    out = np.zeros((len(volume_index), signal.shape[1] * (n_lags + 1)))
-    k = signal.shape[1]
-    for lag in range(n_lags + 1):
-        src = volume_index - lag
-        ok = src >= 0
-        out[ok, lag * k:(lag + 1) * k] = signal[src[ok]]
-    return out
+ROW_LABELS = {
+    "sign known": "population haemodynamics",
+    "sign unknown": "population haemodynamics, sign unknown",
+    "sign and state unknown":
+        "population haemodynamics, sign and vigilance state unknown",
+}
 
 
 def gap_scores(name, work, n_lags):
     """``{row: {subject: r_network}}`` of the truth rows on every fold."""
-    from sklearn.linear_model import RidgeCV
-
     from eeg2fmri.metrics import mean_temporal_correlation
 
     spec = _spec(name)
@@ -130,31 +89,20 @@ def gap_scores(name, work, n_lags):
     runs = ds.provenance["run_label"].to_numpy()
     index = ds.provenance["volume_index"].to_numpy()
     tables = drive_tables(bids, runs)
-    labels = list(truth_signals(tables[runs[0]]))
-    features = {label: np.zeros((len(runs), 0)) for label in labels}
-    for run, table in tables.items():
-        rows = np.flatnonzero(runs == run)
-        for label, signal in truth_signals(table).items():
-            block = lagged(signal, index[rows], n_lags)
-            if features[label].shape[1] == 0:
-                features[label] = np.zeros((len(runs), block.shape[1]))
-            features[label][rows] = block
-    # each run's voxels standardized over time (as target_scaling='zscore' does):
-    # the participants' baselines differ far more than their BOLD fluctuates
-    y = np.asarray(ds.y, dtype=np.float64).copy()
-    for run in tables:
-        rows = runs == run
-        y[rows] -= y[rows].mean(axis=0)
-        y[rows] /= np.where(y[rows].std(axis=0) > 0, y[rows].std(axis=0), 1.0)
-    scores = {label: {} for label in labels}
-    for _, test_subjects in folds(spec, set(ds.groups)):
-        train, test = split(ds, test_subjects)
-        net = network_mask(bids, runs[test[0]], spec.target_shape)
-        Y = y[train][:, net]
-        for label, F in features.items():
-            model = RidgeCV(alphas=ALPHAS).fit(F[train], Y)
-            pred = np.zeros_like(y[test])
-            pred[:, net] = model.predict(F[test])
+    has_state = "vigilance_weight" in tables[runs[0]]
+    variants = VARIANTS if has_state else ["sign known"]
+    y = np.asarray(ds.y, dtype=np.float64)
+    scores = {}
+    for variant in variants:
+        label = ROW_LABELS[variant]
+        scores[label] = {}
+        ceiling = PopulationCeiling(variant, n_lags)
+        features = ceiling.features(tables, runs, index)
+        for _, test_subjects in folds(spec, set(ds.groups)):
+            train, test = split(ds, test_subjects)
+            net = network_mask(bids, runs[test[0]], spec.target_shape)
+            ceiling.fit(features[train], y[train], runs[train])
+            pred = ceiling.predict(features[test])
             for subject, pos in subject_order(ds, test).items():
                 scores[label][str(subject)] = mean_temporal_correlation(
                     y[test][pos], pred[pos], net
@@ -168,7 +116,7 @@ def main(argv=None):
     parser.add_argument("--work", type=Path, default=Path("/tmp/eeg2fmri-study"))
     parser.add_argument("--study", type=Path, default=REPO / "docs" / "study",
                         help="the study's results (per_subject.tsv)")
-    parser.add_argument("--lags", type=int, default=12,
+    parser.add_argument("--lags", type=int, default=DEFAULT_LAGS,
                         help="FIR length in volumes (default 12: 26 s at TR 2.16 s)")
     add_output_arguments(parser)
     args = parser.parse_args(argv)
