@@ -25,6 +25,7 @@ from .data import (
     scale_volumes,
     shift_permutation,
     split,
+    standardize_runs,
     take_rows,
     truth_volumes,
 )
@@ -52,19 +53,8 @@ class TimeOnlyNull:
         runs : ndarray of shape (n,)
             Run label of each row.
         """
-        y = np.asarray(y, dtype=np.float64)
-        volume_index, runs = np.asarray(volume_index), np.asarray(runs).astype(str)
-        z = np.empty_like(y)
-        means, variances = [], []
-        for run in np.unique(runs):
-            sel = runs == run
-            mean, std = y[sel].mean(axis=0), y[sel].std(axis=0)
-            z[sel] = (y[sel] - mean) / np.where(std > 0, std, 1.0)
-            means.append(mean)
-            variances.append(std**2)
-        self.location_ = np.mean(means, axis=0)
-        scale = np.sqrt(np.mean(variances, axis=0))
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        volume_index = np.asarray(volume_index)
+        z, self.location_, self.scale_ = standardize_runs(y, runs)
         self.index_ = np.unique(volume_index)
         self.mean_ = np.stack([z[volume_index == v].mean(axis=0) for v in self.index_])
         return self

@@ -182,3 +182,33 @@ def split(ds, test_subjects):
     """``(train rows, test rows)`` of a fold (indices into ``ds``)."""
     test = np.isin(ds.groups, list(test_subjects))
     return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def standardize_runs(y, runs):
+    """Each run's voxels standardized over time, and the units to map back.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n, D, H, W)
+    runs : ndarray of shape (n,)
+        Run label of each row.
+
+    Returns
+    -------
+    z : ndarray of shape (n, D, H, W) float64
+    location, scale : ndarray of shape (D, H, W)
+        The runs' mean voxel-wise mean and root-mean-square temporal standard
+        deviation (1 where it is 0).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    runs = np.asarray(runs).astype(str)
+    z = np.empty_like(y)
+    means, variances = [], []
+    for run in np.unique(runs):
+        sel = runs == run
+        mean, std = y[sel].mean(axis=0), y[sel].std(axis=0)
+        z[sel] = (y[sel] - mean) / np.where(std > 0, std, 1.0)
+        means.append(mean)
+        variances.append(std**2)
+    scale = np.sqrt(np.mean(variances, axis=0))
+    return z, np.mean(means, axis=0), np.where(scale > 0, scale, 1.0)

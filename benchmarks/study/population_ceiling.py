@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data import standardize_runs
+
 __all__ = [
     "VARIANTS",
     "PopulationCeiling",
@@ -149,18 +151,7 @@ class PopulationCeiling:
         """
         from sklearn.linear_model import RidgeCV
 
-        y = np.asarray(y, dtype=np.float64)
-        runs = np.asarray(runs)
-        z = np.empty_like(y)
-        means, variances = [], []
-        for run in np.unique(runs):
-            sel = runs == run
-            mean, std = y[sel].mean(axis=0), y[sel].std(axis=0)
-            z[sel] = (y[sel] - mean) / np.where(std > 0, std, 1.0)
-            means.append(mean)
-            variances.append(std**2)
-        self.location_ = np.mean(means, axis=0)
-        self.scale_ = np.sqrt(np.mean(variances, axis=0))
+        z, self.location_, self.scale_ = standardize_runs(y, runs)
         self.ridge_ = RidgeCV(alphas=ALPHAS).fit(features, z.reshape(len(z), -1))
         return self
 
