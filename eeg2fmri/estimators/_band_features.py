@@ -70,7 +70,7 @@ def _band_weights(est, n_freqs, frequencies):
     name = type(est).__name__
     if est.bands is None:
         if frequencies is not None:
-            _check_frequencies(est, n_freqs, frequencies)
+            check_frequencies(est, n_freqs, frequencies)
         return None, None
     if frequencies is None:
         raise ValueError(
@@ -78,7 +78,7 @@ def _band_weights(est, n_freqs, frequencies):
             f"'bands': expected {n_freqs} values (Hz of each bin of X's last axis, "
             "e.g. PairedDataset.frequencies), found None."
         )
-    freqs = _check_frequencies(est, n_freqs, frequencies)
+    freqs = check_frequencies(est, n_freqs, frequencies)
     bands = _band_pairs(est.bands)
     f = freqs[:, None]
     inside = (f >= bands[None, :, 0]) & (f < bands[None, :, 1])
@@ -100,7 +100,7 @@ def _band_weights(est, n_freqs, frequencies):
     return weights / weights.sum(axis=0), bands[keep]
 
 
-def _check_frequencies(est, n_freqs, frequencies):
+def check_frequencies(est, n_freqs, frequencies):
     freqs = _real_vector(frequencies)
     if len(freqs) != n_freqs:
         raise ValueError(

@@ -26,4 +26,9 @@ fill_doc = doc_filler({
         runs : array-like of shape (n_samples,), optional
             Run of each sample (``'zscore'``).
         """,
+    "spaces": """
+        eeg_spec, output_space : optional
+            What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
+            <eeg2fmri.Spec2VolEstimator.fit>`).
+        """,
 })

@@ -136,6 +136,23 @@ class BaseVolumeRegressor(RegressorMixin, BaseEstimator):
         """``(X, y, input_shape, output_shape, y_ndim)`` after the shape checks."""
         return check_fit_data(self, X, y)
 
+    def _record_shapes(self, input_shape, output_shape, y_ndim):
+        """Set ``input_shape_``, ``output_shape_``, ``n_features_in_`` (in ``fit``)."""
+        self.input_shape_ = tuple(int(s) for s in input_shape)
+        self.output_shape_ = tuple(int(s) for s in output_shape)
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        self._y_ndim = y_ndim
+
+    def _bin_frequencies(self, X, eeg_spec):
+        """The ``frequencies`` parameter, else those of ``eeg_spec`` or ``X.eeg_spec``.
+
+        Returns None when none of them is known.
+        """
+        if getattr(self, "frequencies", None) is not None:
+            return self.frequencies
+        spec = eeg_spec if eeg_spec is not None else getattr(X, "eeg_spec", None)
+        return None if spec is None else spec.frequencies
+
     def _validate_predict_data(self, X):
         return check_predict_data(self, X)
 

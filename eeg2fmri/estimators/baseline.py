@@ -79,9 +79,7 @@ class MeanVolumeRegressor(BaseVolumeRegressor):
             Participant of each sample (one run each, for ``'zscore'`` without
             ``runs``).
         %(runs)s
-        eeg_spec, output_space : optional
-            What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
-            <eeg2fmri.Spec2VolEstimator.fit>`).
+        %(spaces)s
 
         Returns
         -------
@@ -99,10 +97,7 @@ class MeanVolumeRegressor(BaseVolumeRegressor):
         self.mean_volume_ = target_mean(y, idx, output_shape, target)
         self.target_scaler_ = target.release_fit_state()
         self.run_source_ = run_source
-        self.input_shape_ = input_shape
-        self.output_shape_ = output_shape
-        self.n_features_in_ = int(np.prod(input_shape))
-        self._y_ndim = y_ndim
+        self._record_shapes(input_shape, output_shape, y_ndim)
         self._fit_spaces(
             source_X, source_y, idx, eeg_spec=eeg_spec, output_space=output_space,
             reference=self.target_scaler_.location,

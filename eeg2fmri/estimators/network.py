@@ -50,6 +50,7 @@ from sklearn.utils import check_random_state
 
 from .._utils.logging import logger, set_log_level
 from . import scaling
+from ._band_features import check_frequencies
 from ._docs import fill_doc
 from ._network_fit import train_network
 from ._network_params import (
@@ -423,7 +424,9 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
             set_log_level(self.verbose)
         source_X, source_y = X, y
         X, y, input_shape, output_shape, y_ndim = self._validate_fit_data(X, y)
-        frequencies = self._frequencies(source_X, eeg_spec, input_shape)
+        frequencies = self._bin_frequencies(source_X, eeg_spec)
+        if frequencies is not None:
+            check_frequencies(self, input_shape[2], frequencies)
         n = len(X)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
@@ -516,9 +519,7 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
 
         self.model_ = fit.model
         self.model_config_ = fit.model.get_config()
-        self.input_shape_ = input_shape
-        self.output_shape_ = output_shape
-        self.n_features_in_ = int(np.prod(input_shape))
+        self._record_shapes(input_shape, output_shape, y_ndim)
         self.input_scaler_ = fit.input_scaling
         self.target_scaler_ = fit.target.release_fit_state()
         self.run_source_ = run_source
@@ -533,7 +534,6 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         if not warm:
             self.ridge_backing_ = self._backing(ridge, mask, output_shape)
         self.device_ = str(fit.cfg.device)
-        self._y_ndim = y_ndim
         self._fit_spaces(
             source_X,
             source_y,
@@ -552,20 +552,6 @@ class Spec2VolEstimator(_NetworkPersistence, BaseVolumeRegressor):
         from ._ridge_backing import backing_for
 
         return backing_for(ridge, mask, self.signal_voxels, output_shape)
-
-    def _frequencies(self, X, eeg_spec, input_shape):
-        """``frequencies``, else those of ``eeg_spec`` or ``X.eeg_spec``, or None."""
-        freqs = self.frequencies
-        if freqs is None:
-            spec = eeg_spec if eeg_spec is not None else getattr(X, "eeg_spec", None)
-            freqs = None if spec is None else spec.frequencies
-        if freqs is not None and len(freqs) != input_shape[2]:
-            raise ValueError(
-                f"The 'frequencies' parameter of {type(self).__name__} must have one "
-                f"value per frequency bin of X: expected {input_shape[2]} values, "
-                f"found {len(freqs)}."
-            )
-        return freqs
 
     def _predict_config(self):
         from types import SimpleNamespace

@@ -282,10 +282,9 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
             participants, and, without ``runs``, each participant is one run of
             ``target_scaling='zscore'``.
         %(runs)s
-        eeg_spec, output_space : optional
-            What ``X`` and ``y`` are (see :meth:`Spec2VolEstimator.fit
-            <eeg2fmri.Spec2VolEstimator.fit>`); the frequencies of the bins come
-            from ``eeg_spec`` (or ``X.eeg_spec``) when ``frequencies`` is None.
+        %(spaces)s
+            The frequencies of the bins come from ``eeg_spec`` (or ``X.eeg_spec``)
+            when ``frequencies`` is None.
 
         Returns
         -------
@@ -298,7 +297,7 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
         n = len(X)
         groups = check_groups(groups, n)
         weights, bands = _band_weights(
-            self, input_shape[2], self._frequencies(source_X, eeg_spec)
+            self, input_shape[2], self._bin_frequencies(source_X, eeg_spec)
         )
         n_bands = input_shape[2] if weights is None else weights.shape[1]
         features = self._features(
@@ -320,10 +319,7 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
             int(input_shape[1]),
             self._features_per_cell(n_bands),
         )
-        self.input_shape_ = tuple(int(s) for s in input_shape)
-        self.output_shape_ = tuple(int(s) for s in output_shape)
-        self.n_features_in_ = int(np.prod(input_shape))
-        self._y_ndim = y_ndim
+        self._record_shapes(input_shape, output_shape, y_ndim)
         self._fit_spaces(
             source_X,
             source_y,
@@ -355,13 +351,6 @@ class BandPowerRidge(_PenaltySelection, _RidgePersistence, BaseVolumeRegressor):
     def _new_scaler(self):
         """The standardization of the features (a subclass may reweight columns)."""
         return StandardScaler()
-
-    def _frequencies(self, X, eeg_spec):
-        """``frequencies``, else those of ``eeg_spec`` or of a ``build_dataset`` X."""
-        if self.frequencies is not None:
-            return self.frequencies
-        spec = eeg_spec if eeg_spec is not None else getattr(X, "eeg_spec", None)
-        return None if spec is None else spec.frequencies
 
     def _candidate_ranks(self):
         return np.zeros(1, dtype=np.int64)  # plain ridge: no rank

@@ -23,7 +23,6 @@ score is kept. The first steps give an estimate of the training time, which is l
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import torch
 from .._utils.logging import logger
 from ..losses import make_loss, ssim
 from ._checkpoints import CheckpointStore, fingerprint_digest, state_to_tensors
+from ._distributed import all_reduce_sum, barrier, setup_distributed
 from ._network_params import LR_SCHEDULES, SELECTIONS
 from .scaling import InputScaling, TargetScaling, per_volume_minmax
 
@@ -195,58 +195,6 @@ def _loss_inputs(pred, target, mask, offset, loss):
     return pred[:, mask], target[:, mask]
 
 
-# ----------------------------------------------------------------- distributed helpers
-
-
-@dataclass
-class _Dist:
-    world_size: int = 1
-    rank: int = 0
-
-    @property
-    def active(self):
-        return self.world_size > 1
-
-    @property
-    def is_main(self):
-        return self.rank == 0
-
-
-def _setup_distributed(device):
-    """Join the torchrun process group if ``WORLD_SIZE > 1``; returns (dist, device)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist(), device
-    import torch.distributed as dist
-
-    if device.type == "cuda":
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend)
-        logger.info("joined process group (%s, world size %d)", backend, world)
-    return _Dist(dist.get_world_size(), dist.get_rank()), device
-
-
-def _all_reduce_sum(values, dist_ctx, device):
-    if not dist_ctx.active:
-        return values
-    import torch.distributed as dist
-
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return t.tolist()
-
-
-def _barrier(dist_ctx):
-    if dist_ctx.active:
-        import torch.distributed as dist
-
-        dist.barrier()
-
-
 def _epoch_end_hook(epoch):
     """Called after each epoch's checkpoint is written (tests patch it to interrupt)."""
 
@@ -330,9 +278,9 @@ def _validate(model, X, y, val_idx, cfg, dist_ctx, loss_fn, offset=None, mask=No
             sums[1] += float(s.sum())
             sums[2] += float(psnr.sum())
             sums[3] += len(pred)
-    sums = _all_reduce_sum(sums, dist_ctx, cfg.device)
+    sums = all_reduce_sum(sums, dist_ctx, cfg.device)
     if dist_ctx.active:
-        n_sums = _all_reduce_sum([float(corr.n)], dist_ctx, cfg.device)
+        n_sums = all_reduce_sum([float(corr.n)], dist_ctx, cfg.device)
         import torch.distributed as dist
 
         if corr.sums is not None:
@@ -398,7 +346,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
     cfg : TrainConfig
         Hyper-parameters, scaling statistics and device.
     """
-    dist_ctx, device = _setup_distributed(cfg.device)
+    dist_ctx, device = setup_distributed(cfg.device)
     cfg.device = device
     model.to(device)
     optimizer = torch.optim.AdamW(
@@ -504,7 +452,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
                 bar.set_postfix(loss=f"{float(loss):.4f}")
         if bar is not None:
             bar.close()
-        loss_sum, n_seen = _all_reduce_sum([loss_sum, n_seen], dist_ctx, device)
+        loss_sum, n_seen = all_reduce_sum([loss_sum, n_seen], dist_ctx, device)
         record = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / max(n_seen, 1),
@@ -555,7 +503,7 @@ def train_model(model, X, y, train_idx, val_idx, cfg):
                     "complete": epoch + 1 == cfg.epochs,
                 },
             )
-        _barrier(dist_ctx)
+        barrier(dist_ctx)
         _epoch_end_hook(epoch + 1)
 
     if has_val and best_state is not None:
