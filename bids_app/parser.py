@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from eeg2fmri._utils.cli import ArgumentParser
 from eeg2fmri._version import __version__
 
 from .config import EEG_CORRECTIONS, RECIPES, Config
@@ -20,13 +21,6 @@ __all__ = ["build_parser", "ArgumentParser", "LEVELS"]
 LEVELS = ("participant", "group")
 
 _D = Config()  # defaults shown in the help
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors exit 64 (EX_USAGE) with a one-line message."""
-
-    def error(self, message):
-        self.exit(64, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _positive_int(value):

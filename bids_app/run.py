@@ -16,6 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from eeg2fmri._utils.cli import parse_arguments, print_error
 from eeg2fmri._utils.logging import logger
 from eeg2fmri._version import __version__
 from eeg2fmri.exceptions import (
@@ -231,8 +232,7 @@ def _write_crash_log(log_dir, stamp, exc):
 
 
 def _print_error(message):
-    message = " ".join(str(message).split())  # always one line
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print_error(PROG, message)
 
 
 def main(argv=None):
@@ -252,10 +252,9 @@ def main(argv=None):
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(PROG)
-    try:
-        opts = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, usage errors (64)
-        return exc.code if isinstance(exc.code, int) else 64
+    opts, code = parse_arguments(parser, argv)  # --help, --version, usage errors
+    if opts is None:
+        return code
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     previous_level = logger.level

@@ -21,16 +21,17 @@ of 120 volumes, 16 electrodes, an 8 x 16 x 16 grid, the default model
 the other three.
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
+
+from ._utils.cli import ArgumentParser, parse_arguments, print_error
 
 __all__ = ["main"]
 
 
 def _build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m eeg2fmri.demo",
         description="Simulate a small EEG-fMRI BIDS dataset, extract its training "
         "pairs and run the eeg2fmri BIDS-App on it.",
@@ -54,7 +55,9 @@ def main(argv=None):
     from eeg2fmri.features import FeatureParams, build_dataset
     from eeg2fmri.simulate import simulate_dataset
 
-    args = _build_parser().parse_args(argv)
+    args, code = parse_arguments(_build_parser(), argv)
+    if args is None:
+        return code
     bids_dir = args.out_dir / "bids"
     n_context = 4
     try:
@@ -78,7 +81,7 @@ def main(argv=None):
         dataset = build_dataset(bids_dir, params, work_dir=args.out_dir / "work")
         seconds = time.perf_counter() - start
     except Eeg2fmriError as error:
-        print(f"eeg2fmri-demo: error: {error}", file=sys.stderr)
+        print_error("eeg2fmri-demo", error)
         return error.exit_code
 
     n_pairs, _, n_channels, n_freqs = dataset.X.shape

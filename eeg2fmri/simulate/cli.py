@@ -10,18 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from .._utils.cli import EX_USAGE, ArgumentParser, parse_arguments, print_error
+
 __all__ = ["main"]
 
-EX_USAGE = getattr(os, "EX_USAGE", 64)
 EX_CANTCREAT = getattr(os, "EX_CANTCREAT", 73)
 PROG = "eeg2fmri-simulate"
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit code 64."""
-
-    def error(self, message):
-        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _shape(text):
@@ -40,7 +34,7 @@ def build_parser():
     """Return the argument parser of ``eeg2fmri-simulate``."""
     from .presets import SIMULATION_PRESETS
 
-    parser = _Parser(
+    parser = ArgumentParser(
         prog=PROG,
         description="Simulate a simultaneous EEG-fMRI BIDS dataset with known ground "
         "truth (raw data plus derivatives/simulation).",
@@ -121,23 +115,13 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; returns a process exit code.
+    """Run ``eeg2fmri-simulate``; returns 0, 64 (usage error) or 73 (OUT_DIR not empty).
 
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments without the program name (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    code : int
-        0 on success, 64 on a usage error, 73 when ``OUT_DIR`` exists and is not empty.
+    ``argv`` is the argument list without the program name (default: ``sys.argv[1:]``).
     """
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help and on errors
-        return int(exc.code or 0)
+    args, code = parse_arguments(build_parser(), argv)
+    if args is None:
+        return code
 
     from .._utils.logging import set_log_level
     from .dataset import simulate_dataset
@@ -169,10 +153,10 @@ def main(argv=None):
             **overrides,
         )
     except FileExistsError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return EX_CANTCREAT
     except (ValueError, TypeError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return EX_USAGE
     print(f"{PROG}: wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0
