@@ -6,24 +6,8 @@
 - :mod:`eeg2fmri.reports.figures`: the figures on their own.
 """
 
-from .figures import (
-    plot_correlation_map,
-    plot_global_signal,
-    plot_group_violins,
-    plot_metric_distributions,
-    plot_training_curves,
-    plot_volume_comparison,
-)
+from . import figures
+from .figures import *  # noqa: F403 (the figures are this package's API too)
 from .report import ParticipantReport, RunResult, write_group_report
 
-__all__ = [
-    "ParticipantReport",
-    "RunResult",
-    "write_group_report",
-    "plot_volume_comparison",
-    "plot_correlation_map",
-    "plot_metric_distributions",
-    "plot_global_signal",
-    "plot_training_curves",
-    "plot_group_violins",
-]
+__all__ = ["ParticipantReport", "RunResult", "write_group_report", *figures.__all__]
