@@ -27,7 +27,8 @@ exactly, so they bound what any model trained across participants can do.
 Needs datasets simulated with the ``_ceiling_drive`` and ``vigilance_weight``
 columns of ``desc-drives_timeseries.tsv`` (eeg2fmri 0.x, December 2026; re-simulate
 an older study work folder). Run after the study: ``python benchmarks/ceiling_gap.py
-realistic noddi --work /tmp/eeg2fmri-study`` (about a minute a dataset).
+realistic noddi --work /tmp/eeg2fmri-study`` (about a minute a dataset; a dataset
+missing from ``--work`` is simulated first, as the study does).
 """
 
 import argparse
@@ -54,6 +55,7 @@ from benchmarks.study.data import (
     folds,
     load_pairs,
     network_mask,
+    simulate,
     split,
     subject_order,
 )
@@ -79,11 +81,12 @@ ROW_LABELS = {
 }
 
 
-def gap_scores(name, work, n_lags):
+def gap_scores(name, work, n_lags, seed=0):
     """``{row: {subject: r_network}}`` of the truth rows on every fold."""
     from eeg2fmri.metrics import mean_temporal_correlation
 
     spec = _spec(name)
+    simulate(spec, work, seed)  # skipped when the study simulated it
     ds = load_pairs(spec, work)
     bids = bids_root(work, spec)
     runs = ds.provenance["run_label"].to_numpy()
@@ -116,6 +119,9 @@ def main(argv=None):
     parser.add_argument("--work", type=Path, default=Path("/tmp/eeg2fmri-study"))
     parser.add_argument("--study", type=Path, default=REPO / "docs" / "study",
                         help="the study's results (per_subject.tsv)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the study's --seed (datasets missing from --work are "
+                        "simulated with it)")
     parser.add_argument("--lags", type=int, default=DEFAULT_LAGS,
                         help="FIR length in volumes (default 12: 26 s at TR 2.16 s)")
     add_output_arguments(parser)
@@ -126,7 +132,7 @@ def main(argv=None):
     rows, doc = [], {"command": command_line(__file__, argv), "lags": args.lags,
                      "datasets": {}}
     for name in args.datasets:
-        truth = gap_scores(name, args.work, args.lags)
+        truth = gap_scores(name, args.work, args.lags, args.seed)
         subjects = sorted(next(iter(truth.values())))
         study = per_subject[per_subject["dataset"] == name]
         table = {
